@@ -1,0 +1,75 @@
+"""Parsing of human durations (config) and RouterOS durations (API replies)."""
+
+from __future__ import annotations
+
+import re
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_CONFIG_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+_ROS_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|ns|w|d|h|m|s)")
+_ROS_CLOCK = re.compile(r"^(?:(\d+)d)?(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$")
+
+
+def parse_duration(value: object) -> float:
+    """Parse a config duration (``500ms``, ``10s``, ``5m``, ``1h``, ``2d``) into seconds.
+
+    Plain numbers are taken as seconds. Raises ValueError with the offending text.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"invalid duration {value!r}")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"invalid duration {value!r}: negative")
+        return float(value)
+    if isinstance(value, str):
+        m = _CONFIG_RE.match(value)
+        if m:
+            return float(m.group(1)) * _UNITS[m.group(2)]
+    raise ValueError(f"invalid duration {value!r}")
+
+
+def format_duration(seconds: float) -> str:
+    """Render seconds compactly, e.g. ``1h2m3s`` or ``450ms``."""
+    if seconds < 1:
+        return f"{round(seconds * 1000)}ms"
+    total = int(round(seconds))
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if total >= size:
+            parts.append(f"{total // size}{unit}")
+            total %= size
+    return "".join(parts) or "0s"
+
+
+def parse_routeros_duration(value: object) -> float:
+    """Parse a RouterOS duration: ``1w2d3h4m5s``, ``45m10s``, ``500ms``, ``01:22:53``, ``3d00:00:00``.
+
+    Returns seconds. Raises ValueError for anything else.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"invalid RouterOS duration {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip()
+    if not text:
+        raise ValueError("empty RouterOS duration")
+    m = _ROS_CLOCK.match(text)
+    if m:
+        days = int(m.group(1) or 0)
+        return days * 86400 + int(m.group(2)) * 3600 + int(m.group(3)) * 60 + float(m.group(4))
+    # "1w2d3h" style, optionally followed by a clock part ("1w2d03:04:05")
+    clock = re.search(r"(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$", text)
+    head, extra = text, 0.0
+    if clock:
+        head = text[: clock.start()]
+        extra = int(clock.group(1)) * 3600 + int(clock.group(2)) * 60 + float(clock.group(3))
+    pos, total = 0, 0.0
+    factors = dict(_UNITS, us=1e-6, ns=1e-9)
+    for part in _ROS_PART.finditer(head):
+        if part.start() != pos:
+            raise ValueError(f"invalid RouterOS duration {text!r}")
+        total += float(part.group(1)) * factors[part.group(2)]
+        pos = part.end()
+    if pos != len(head) or (not head and not clock):
+        raise ValueError(f"invalid RouterOS duration {text!r}")
+    return total + extra

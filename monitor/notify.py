@@ -1,0 +1,125 @@
+"""The notifier contract: a small Protocol, a typed config base, and a convenience base class.
+
+A notifier turns an Event into a message at a peer (webhook, Telegram, a WhatsApp gateway ...).
+It is built with its validated config and a NotifierContext, and must:
+
+* ``async send(event, recipient=None) -> None`` — deliver one event, or raise
+  ``NotifyError(retryable=...)``. Never retry inside: the outbox owns retries, ordering and rate.
+* ``async aclose() -> None`` — release what it holds (not the shared HTTP session).
+
+Optional capabilities, discovered by attribute:
+
+* ``recipients(event) -> list[str | None]`` — one outbox message per recipient (default ``[None]``).
+* ``send_digest(events, recipient) -> None`` — one summary message for many waiting events.
+* ``rate_limit(recipient) -> list[tuple[int, float]]`` — token buckets (messages, per seconds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import aiohttp
+import structlog
+from pydantic import BaseModel, ConfigDict
+
+from .errors import NotifyError
+from .events import Event
+from .types import PositiveDuration
+
+__all__ = ["BaseNotifier", "Notifier", "NotifierConfig", "NotifierContext", "NotifyError"]
+
+
+class NotifierConfig(BaseModel):
+    """Base of every notifier's typed config. Unknown keys are errors (``extra='forbid'``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    type: str
+    timeout: PositiveDuration = 10.0  # per HTTP request to the peer
+
+
+@dataclass
+class NotifierContext:
+    """What the engine hands every notifier."""
+
+    http: aiohttp.ClientSession
+    log: Any = field(default_factory=lambda: structlog.get_logger("pantau.notify"))
+    settings: Any = None  # the whole validated Settings, for notifiers that need e.g. the timezone
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    async def send(self, event: Event, recipient: str | None = None) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class BaseNotifier:
+    """Optional base: stores config/context, provides ``recipients`` and a no-op ``aclose``.
+
+    Subclasses set ``Config`` to their own NotifierConfig subclass and implement ``send``.
+    """
+
+    Config: ClassVar[type[NotifierConfig]] = NotifierConfig
+
+    def __init__(self, config: NotifierConfig, context: NotifierContext):
+        self.config = config
+        self.context = context
+        self.name = config.name
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        return self.context.http
+
+    def recipients(self, event: Event) -> list[str | None]:
+        return [None]
+
+    async def send(self, event: Event, recipient: str | None = None) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def post_checked(http: aiohttp.ClientSession, url: str, *, timeout: float,
+                       what: str, **kwargs: Any) -> tuple[int, str]:
+    """POST and translate transport errors and HTTP status into NotifyError.
+
+    Returns (status, body text) for 2xx. 429 and 5xx are retryable (429 honours Retry-After),
+    other 4xx are not. ``what`` names the peer in messages; the URL is never included because it
+    may carry a token.
+    """
+    try:
+        async with http.post(url, timeout=aiohttp.ClientTimeout(total=timeout), **kwargs) as resp:
+            body = await resp.text(errors="replace")
+            if 200 <= resp.status < 300:
+                return resp.status, body
+            retry_after = _retry_after(resp.headers.get("Retry-After"))
+            retryable = resp.status == 429 or resp.status >= 500 or resp.status == 408
+            raise NotifyError(f"{what} answered HTTP {resp.status}: {_snippet(body)}",
+                              retryable=retryable, retry_after=retry_after, status=resp.status)
+    except NotifyError:
+        raise
+    except TimeoutError:
+        raise NotifyError(f"{what} timed out after {timeout:g}s", retryable=True) from None
+    except aiohttp.ClientConnectorError as exc:
+        raise NotifyError(f"cannot connect to {what}: {exc.os_error or type(exc).__name__}",
+                          retryable=True) from None
+    except aiohttp.ClientError as exc:
+        raise NotifyError(f"{what} request failed: {type(exc).__name__}", retryable=True) from None
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _snippet(body: str, limit: int = 200) -> str:
+    body = " ".join(body.split())
+    return body if len(body) <= limit else body[:limit] + "…"

@@ -1,0 +1,47 @@
+"""Config value types shared by the engine and by notifier plugins' own config models."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, SecretStr
+
+from .durations import parse_duration
+
+
+def _duration(value: object) -> float:
+    return parse_duration(value)
+
+
+def _percent(value: object) -> float:
+    """``50%`` → 0.5; a bare number 0..1 is a fraction, 1..100 would be ambiguous so it needs ``%``."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("%"):
+            try:
+                number = float(text[:-1])
+            except ValueError:
+                raise ValueError(f"invalid percentage {value!r}") from None
+            if not 0 <= number <= 100:
+                raise ValueError(f"percentage {value!r} out of range 0%..100%")
+            return number / 100
+        raise ValueError(f"invalid percentage {value!r} (write e.g. '50%')")
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1:
+        return float(value)
+    raise ValueError(f"invalid percentage {value!r} (write e.g. '50%')")
+
+
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+#: Seconds, written in config as ``500ms``, ``10s``, ``5m``, ``1h``.
+Duration = Annotated[float, BeforeValidator(_duration)]
+#: A strictly positive duration.
+PositiveDuration = Annotated[float, BeforeValidator(_duration), AfterValidator(_positive)]
+#: A fraction 0..1, written in config as ``50%``.
+Percent = Annotated[float, BeforeValidator(_percent)]
+#: A secret (password, token, key): repr/str/model_dump show ``**********``, never the value.
+Secret = SecretStr

@@ -1,0 +1,84 @@
+"""Test hosts in network namespaces: a veth pair from the root namespace into a namespace of our own.
+
+Addresses come from TEST-NET-2 (198.51.100.0/24, RFC 5737): documentation space, never routed,
+never anybody's real or private network. Every namespace is named ``pantau-t<pid>-<n>`` and is
+removed on exit, also when the test fails.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+_counter = itertools.count(1)
+
+
+def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["ip", *args], check=check, capture_output=True, text=True)
+
+
+def netns_available() -> bool:
+    """True when we may create namespaces and veth pairs here (root with iproute2)."""
+    if shutil.which("ip") is None or os.geteuid() != 0:
+        return False
+    probe = f"pantau-probe-{os.getpid()}"
+    if _ip("netns", "add", probe, check=False).returncode != 0:
+        return False
+    _ip("netns", "del", probe, check=False)
+    return True
+
+
+@dataclass
+class NetnsHost:
+    """One test host at ``address`` reachable from the root namespace over a /30 veth link."""
+
+    index: int
+    subnet_base: int = 0  # 198.51.100.<base> .. <base+3>
+
+    def __post_init__(self) -> None:
+        n = self.index
+        self.ns = f"pantau-t{os.getpid()}-{n}"
+        self.host_if = f"pt{os.getpid() % 10000}h{n}"[:15]
+        self.peer_if = f"pt{os.getpid() % 10000}p{n}"[:15]
+        base = self.subnet_base or (4 * n) % 252
+        self.local_address = f"198.51.100.{base + 1}"
+        self.address = f"198.51.100.{base + 2}"
+
+    def create(self) -> NetnsHost:
+        _ip("netns", "add", self.ns)
+        try:
+            _ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.peer_if)
+            _ip("link", "set", self.peer_if, "netns", self.ns)
+            _ip("addr", "add", f"{self.local_address}/30", "dev", self.host_if)
+            _ip("link", "set", self.host_if, "up")
+            _ip("-n", self.ns, "addr", "add", f"{self.address}/30", "dev", self.peer_if)
+            _ip("-n", self.ns, "link", "set", self.peer_if, "up")
+            _ip("-n", self.ns, "link", "set", "lo", "up")
+        except Exception:
+            self.destroy()
+            raise
+        return self
+
+    def down(self) -> None:
+        """Take the host off the network: its interface goes down, echoes go unanswered."""
+        _ip("-n", self.ns, "link", "set", self.peer_if, "down")
+
+    def up(self) -> None:
+        _ip("-n", self.ns, "link", "set", self.peer_if, "up")
+
+    def destroy(self) -> None:
+        _ip("link", "del", self.host_if, check=False)
+        _ip("netns", "del", self.ns, check=False)
+
+    def __enter__(self) -> NetnsHost:
+        return self.create()
+
+    def __exit__(self, *exc: object) -> None:
+        self.destroy()
+
+
+def new_host() -> NetnsHost:
+    return NetnsHost(next(_counter))
