@@ -25,19 +25,46 @@ from pydantic import BaseModel, ConfigDict
 
 from .errors import NotifyError
 from .events import Event
-from .types import PositiveDuration
+from .types import Duration, PositiveDuration
 
 __all__ = ["BaseNotifier", "Notifier", "NotifierConfig", "NotifierContext", "NotifyError"]
 
 
+class RateLimitConfig(BaseModel):
+    """Token buckets written as ``"N/period"`` (``"1/5s"``, ``"20/1m"``). Empty list = the
+    notifier's own default (its ``rate_limit(recipient)``); ``["off"]`` disables limiting."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_recipient: list[str] | None = None
+    per_notifier: list[str] | None = None
+
+
+class DigestConfig(BaseModel):
+    """When more than ``after`` messages for one recipient wait within ``window``, send one summary."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    after: int = 5
+    window: Duration = 30.0
+
+
 class NotifierConfig(BaseModel):
-    """Base of every notifier's typed config. Unknown keys are errors (``extra='forbid'``)."""
+    """Base of every notifier's typed config. Unknown keys are errors (``extra='forbid'``).
+
+    The delivery fields (``max_age``, ``rate_limit``, ``digest``) are read by the outbox, not by
+    the notifier; they live here so every notifier, built-in or plugin, accepts them.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
     type: str
     timeout: PositiveDuration = 10.0  # per HTTP request to the peer
+    max_age: PositiveDuration = 86400.0  # retry until a message is this old, then dead-letter it
+    rate_limit: RateLimitConfig = RateLimitConfig()
+    digest: DigestConfig = DigestConfig()
 
 
 @dataclass
