@@ -1,0 +1,102 @@
+"""structlog set-up: JSON lines when stdout is not a TTY, a readable console otherwise.
+
+Logs are a product surface: keys are stable (``event``, ``host``, ``router``, ``user``,
+``notifier``, ``attempt``, ``latency_ms``, ``error``). Secrets never reach a line: every secret
+value the config holds is registered with ``register_secret`` and masked in every string, and
+tracebacks are rendered without local variables.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+import structlog
+
+_SECRETS: set[str] = set()
+_MASK = "***"
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+def register_secret(value: str | None) -> None:
+    """Mask ``value`` wherever it appears in a log line from now on (values of 4+ chars)."""
+    if value and len(value) >= 4:
+        _SECRETS.add(value)
+
+
+def register_secrets(values: Iterable[str | None]) -> None:
+    for v in values:
+        register_secret(v)
+
+
+def redact(text: str) -> str:
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, _MASK)
+    return text
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redact_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_redact_value(v) for v in value)
+    if isinstance(value, BaseException):
+        return redact(f"{type(value).__name__}: {value}")
+    return value
+
+
+def redact_secrets(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: mask registered secrets in every value (after exception rendering)."""
+    if not _SECRETS:
+        return event_dict
+    return {k: _redact_value(v) for k, v in event_dict.items()}
+
+
+def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
+    stream = stream or sys.stdout
+    json_out = fmt == "json" or (fmt == "auto" and not stream.isatty())
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    if json_out:
+        processors += [
+            # structured tracebacks, built explicitly so they never carry local variables
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)),
+            redact_secrets,
+            structlog.processors.JSONRenderer(ensure_ascii=False, default=str),
+        ]
+    else:
+        processors += [
+            redact_secrets,
+            structlog.dev.ConsoleRenderer(
+                colors=stream.isatty(),
+                exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False)
+                if _has_rich() else structlog.dev.plain_traceback,
+            ),
+        ]
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
+        logger_factory=structlog.PrintLoggerFactory(stream),
+        cache_logger_on_first_use=False,
+    )
+
+
+def _has_rich() -> bool:
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def get_logger(name: str = "pantau") -> Any:
+    return structlog.get_logger(name)

@@ -1,0 +1,47 @@
+"""``type: webhook`` — POST the event as JSON (schema v1, docs/events.md), optionally signed.
+
+With ``secret`` set, ``X-Pantau-Signature: sha256=<hex HMAC-SHA256 of the exact body>``.
+Headers ``X-Pantau-Event`` (type) and ``X-Pantau-Id`` (event id, for de-duplication) are always sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+from pydantic import AnyHttpUrl
+
+from monitor.events import Event
+from monitor.notify import BaseNotifier, NotifierConfig, post_checked
+from monitor.types import Secret
+
+
+class WebhookConfig(NotifierConfig):
+    url: AnyHttpUrl
+    secret: Secret | None = None
+    headers: dict[str, Secret] = {}  # extra headers, e.g. an Authorization token
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebhookNotifier(BaseNotifier):
+    Config = WebhookConfig
+    config: WebhookConfig
+
+    async def send(self, event: Event, recipient: str | None = None) -> None:
+        body = event.to_json().encode("utf-8")
+        headers = {k: v.get_secret_value() for k, v in self.config.headers.items()}
+        headers.update({"Content-Type": "application/json", "X-Pantau-Event": event.type,
+                        "X-Pantau-Id": event.id, "User-Agent": "pantau"})
+        if self.config.secret is not None:
+            headers["X-Pantau-Signature"] = sign(self.config.secret.get_secret_value(), body)
+        started = time.monotonic()
+        status, _ = await post_checked(self.http, str(self.config.url), data=body, headers=headers,
+                                       timeout=self.config.timeout, what=f"webhook {self.name}")
+        self.last_response = {"status": status, "latency_ms": round((time.monotonic() - started) * 1000, 1)}
+
+
+NOTIFIER = WebhookNotifier
