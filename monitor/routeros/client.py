@@ -1,0 +1,201 @@
+"""A small asyncio RouterOS API client over our own wire module (see wire.py for why not librouteros).
+
+One connection multiplexes any number of commands by ``.tag``: a background reader routes each
+reply sentence to the command that owns the tag. ``print`` collects rows until ``!done``; ``listen``
+yields rows until cancelled. Every failure is translated into ``RouterError`` (kind: ``refused``,
+``timeout``, ``login``, ``fatal``, ``broken``, ``tls``) or ``RouterTrap``. Values are always ``str``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import re
+import ssl
+from collections.abc import AsyncIterator, Iterable
+
+from ..errors import RouterError, RouterTrap
+from .wire import WireError, encode_sentence, read_sentence, sentence_to_reply
+
+_CLOSED = object()
+_CATEGORY = re.compile(r"\((\d+)\)\s*$")
+
+
+class RouterClient:
+    """A logged-in API connection. Create with ``await RouterClient.connect(...)``."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, timeout: float):
+        self._reader = reader
+        self._writer = writer
+        self.timeout = timeout
+        self._tags = itertools.count(1)
+        self._queues: dict[str, asyncio.Queue] = {}
+        self._error: RouterError | None = None
+        self._reader_task = asyncio.create_task(self._read_loop())
+
+    @classmethod
+    async def connect(cls, host: str, port: int, username: str, password: str, *,
+                      ssl_context: ssl.SSLContext | None = None, timeout: float = 10.0) -> RouterClient:
+        """Open a connection and log in (post-6.43 plain login). Raises RouterError on any failure."""
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(host, port, ssl=ssl_context,
+                                        server_hostname=host if ssl_context else None),
+                timeout)
+        except TimeoutError:
+            raise RouterError(f"connect to {host}:{port} timed out after {timeout:g}s", kind="timeout") from None
+        except ConnectionRefusedError:
+            raise RouterError(f"connection to {host}:{port} refused", kind="refused") from None
+        except ssl.SSLError as exc:
+            raise RouterError(f"TLS handshake with {host}:{port} failed: {exc.reason}", kind="tls") from None
+        except OSError as exc:
+            raise RouterError(f"cannot connect to {host}:{port}: {exc.strerror or exc}", kind="refused") from None
+        client = cls(reader, writer, timeout=timeout)
+        try:
+            await client.command("/login", {"name": username, "password": password})
+        except RouterTrap as exc:
+            await client.close()
+            raise RouterError(f"login as {username!r} failed: {exc}", kind="login") from None
+        except BaseException:
+            await client.close()
+            raise
+        return client
+
+    # -- low level -------------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        try:
+            while True:
+                words = await read_sentence(self._reader)
+                reply, attrs, tag = sentence_to_reply(words)
+                if reply == "!fatal":
+                    message = attrs.get("message") or (words[1] if len(words) > 1 else "fatal")
+                    self._fail(RouterError(f"router sent !fatal: {message}", kind="fatal"))
+                    return
+                queue = self._queues.get(tag or "")
+                if queue is not None:
+                    queue.put_nowait((reply, attrs))
+        except WireError as exc:
+            self._fail(RouterError(f"API stream broken: {exc}", kind="broken"))
+        except (OSError, ssl.SSLError) as exc:
+            self._fail(RouterError(f"API stream broken: {exc}", kind="broken"))
+
+    def _fail(self, error: RouterError) -> None:
+        if self._error is None:
+            self._error = error
+        for queue in self._queues.values():
+            queue.put_nowait(_CLOSED)
+        self._writer.close()
+
+    def _send(self, words: list[str]) -> None:
+        if self._error is not None:
+            raise self._error
+        self._writer.write(encode_sentence(words))
+
+    def _open(self) -> tuple[str, asyncio.Queue]:
+        tag = str(next(self._tags))
+        queue: asyncio.Queue = asyncio.Queue()
+        self._queues[tag] = queue
+        return tag, queue
+
+    async def _next(self, queue: asyncio.Queue, timeout: float | None) -> tuple[str, dict[str, str]]:
+        if self._error is not None and queue.empty():
+            raise self._error
+        try:
+            item = await asyncio.wait_for(queue.get(), timeout)
+        except TimeoutError:
+            err = RouterError(f"no reply within {self.timeout:g}s (hung connection)", kind="timeout")
+            self._fail(err)
+            raise err from None
+        if item is _CLOSED:
+            assert self._error is not None
+            raise self._error
+        return item
+
+    # -- commands --------------------------------------------------------------------------------
+
+    async def command(self, cmd: str, attrs: dict[str, str] | None = None,
+                      queries: Iterable[str] = ()) -> list[dict[str, str]]:
+        """Run one command; return the ``!re`` rows, then the ``!done`` attributes (e.g. ``ret``) if any."""
+        rows, done = await self._run(cmd, attrs, queries)
+        return rows + [done] if done else rows
+
+    async def _run(self, cmd: str, attrs: dict[str, str] | None,
+                   queries: Iterable[str]) -> tuple[list[dict[str, str]], dict[str, str]]:
+        tag, queue = self._open()
+        words = [cmd, *(f"={k}={v}" for k, v in (attrs or {}).items()), *queries, f".tag={tag}"]
+        try:
+            self._send(words)
+            rows: list[dict[str, str]] = []
+            trap: dict[str, str] | None = None
+            while True:
+                reply, data = await self._next(queue, self.timeout)
+                if reply == "!re":
+                    rows.append(data)
+                elif reply == "!trap":
+                    trap = trap or data
+                elif reply == "!done":
+                    done = data
+                    break
+            if trap is not None:
+                raise _trap(cmd, trap)
+            return rows, done
+        finally:
+            self._queues.pop(tag, None)
+
+    async def print(self, path: str, *, proplist: Iterable[str] | None = None,
+                    queries: Iterable[str] = ()) -> list[dict[str, str]]:
+        """``<path>/print``; ``proplist`` limits the returned properties; ``queries`` are ``?`` words."""
+        attrs = {".proplist": ",".join(proplist)} if proplist else {}
+        rows, _ = await self._run(f"{path}/print", attrs, queries)
+        return rows
+
+    async def listen(self, path: str, *, proplist: Iterable[str] | None = None) -> AsyncIterator[dict[str, str]]:
+        """``<path>/listen``: yield every changed row (``.dead`` set on removals) until the caller stops.
+
+        Leaving the iteration sends ``/cancel`` for the tag. Silence is not an error here; use
+        ``print`` on the same connection as a heartbeat to detect a hung router.
+        """
+        tag, queue = self._open()
+        attrs = [f"=.proplist={','.join(proplist)}"] if proplist else []
+        try:
+            self._send([f"{path}/listen", *attrs, f".tag={tag}"])
+            while True:
+                reply, data = await self._next(queue, None)
+                if reply == "!re":
+                    yield data
+                elif reply == "!trap":
+                    raise _trap(f"{path}/listen", data)
+                elif reply == "!done":
+                    raise RouterError(f"{path}/listen ended unexpectedly", kind="broken")
+        finally:
+            self._queues.pop(tag, None)
+            if self._error is None:
+                with contextlib.suppress(RouterError, OSError):
+                    self._send(["/cancel", f"=tag={tag}"])
+
+    @property
+    def closed(self) -> bool:
+        return self._error is not None
+
+    async def close(self) -> None:
+        if self._error is None:
+            self._error = RouterError("connection closed", kind="closed")
+        for queue in self._queues.values():
+            queue.put_nowait(_CLOSED)
+        self._reader_task.cancel()
+        self._writer.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._writer.wait_closed(), 1.0)
+        with contextlib.suppress(BaseException):
+            await self._reader_task
+
+
+def _trap(cmd: str, data: dict[str, str]) -> RouterTrap:
+    message = data.get("message", "trap")
+    category = data.get("category")
+    if category is None:
+        m = _CATEGORY.search(message)
+        category = m.group(1) if m else None
+    return RouterTrap(f"{cmd}: {message}", category=int(category) if category and category.isdigit() else None)

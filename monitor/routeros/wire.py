@@ -1,0 +1,137 @@
+"""The RouterOS API wire format: length-prefixed words grouped into sentences.
+
+This is our own implementation, used by both sides (pantau's client and the simulator). We do not
+use librouteros' protocol layer: it cannot multiplex ``.tag``-ged commands (needed for ``listen``
+next to a heartbeat on one connection) and its parser turns ``0123``/``yes`` into int/bool, which
+would corrupt voucher names. Words are UTF-8; values always stay ``str``.
+
+A word is ``<length><bytes>``; a sentence is words ended by an empty word (length 0). Lengths use
+1..5 bytes::
+
+    0x00000000..0x0000007F  1 byte   0xxxxxxx
+    0x00000080..0x00003FFF  2 bytes  10xxxxxx xxxxxxxx
+    0x00004000..0x001FFFFF  3 bytes  110xxxxx ...
+    0x00200000..0x0FFFFFFF  4 bytes  1110xxxx ...
+    0x10000000..0xFFFFFFFF  5 bytes  11110000 + 4 bytes
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+#: Refuse absurd words from a peer instead of buffering gigabytes.
+MAX_WORD = 16 * 1024 * 1024
+
+
+class WireError(Exception):
+    """The byte stream is not valid RouterOS API framing (or it ended mid-sentence)."""
+
+
+def encode_length(length: int) -> bytes:
+    if length < 0:
+        raise WireError(f"negative word length {length}")
+    if length < 0x80:
+        return bytes([length])
+    if length < 0x4000:
+        return (length | 0x8000).to_bytes(2, "big")
+    if length < 0x200000:
+        return (length | 0xC00000).to_bytes(3, "big")
+    if length < 0x10000000:
+        return (length | 0xE0000000).to_bytes(4, "big")
+    if length <= 0xFFFFFFFF:
+        return b"\xf0" + length.to_bytes(4, "big")
+    raise WireError(f"word too long: {length} bytes")
+
+
+def extra_length_bytes(first: int) -> int:
+    """How many more bytes follow the first byte of an encoded length."""
+    if first < 0x80:
+        return 0
+    if first < 0xC0:
+        return 1
+    if first < 0xE0:
+        return 2
+    if first < 0xF0:
+        return 3
+    if first == 0xF0:
+        return 4
+    raise WireError(f"reserved control byte 0x{first:02x}")
+
+
+def decode_length(data: bytes) -> int:
+    """Decode a complete encoded length (1..5 bytes)."""
+    first = data[0]
+    if len(data) != 1 + extra_length_bytes(first):
+        raise WireError(f"length prefix has {len(data)} bytes, expected {1 + extra_length_bytes(first)}")
+    if first < 0x80:
+        return first
+    if first < 0xC0:
+        return int.from_bytes(data, "big") & 0x3FFF
+    if first < 0xE0:
+        return int.from_bytes(data, "big") & 0x1FFFFF
+    if first < 0xF0:
+        return int.from_bytes(data, "big") & 0xFFFFFFF
+    return int.from_bytes(data[1:], "big")
+
+
+def encode_word(word: str) -> bytes:
+    raw = word.encode("utf-8")
+    return encode_length(len(raw)) + raw
+
+
+def encode_sentence(words: list[str] | tuple[str, ...]) -> bytes:
+    return b"".join(encode_word(w) for w in words) + b"\x00"
+
+
+async def read_word(reader: asyncio.StreamReader) -> str:
+    try:
+        head = await reader.readexactly(1)
+        extra = extra_length_bytes(head[0])
+        if extra:
+            head += await reader.readexactly(extra)
+        length = decode_length(head)
+        if length > MAX_WORD:
+            raise WireError(f"word of {length} bytes exceeds limit")
+        raw = await reader.readexactly(length) if length else b""
+    except asyncio.IncompleteReadError as exc:
+        raise WireError("connection closed by peer") from exc
+    return raw.decode("utf-8", errors="replace")
+
+
+async def read_sentence(reader: asyncio.StreamReader) -> list[str]:
+    """Read one sentence (a list of words, without the terminating empty word).
+
+    Raises WireError when the stream ends or is malformed. Empty sentences are skipped, as
+    RouterOS itself does.
+    """
+    while True:
+        words: list[str] = []
+        while True:
+            word = await read_word(reader)
+            if word == "":
+                break
+            words.append(word)
+        if words:
+            return words
+
+
+def split_attribute(word: str) -> tuple[str, str]:
+    """``=name=value`` → (name, value); the value may itself contain ``=``."""
+    body = word[1:]
+    name, sep, value = body.partition("=")
+    if not sep:
+        return name, ""
+    return name, value
+
+
+def sentence_to_reply(words: list[str]) -> tuple[str, dict[str, str], str | None]:
+    """Split a reply sentence into (reply word, attributes, tag). Values stay strings."""
+    attrs: dict[str, str] = {}
+    tag: str | None = None
+    for word in words[1:]:
+        if word.startswith("="):
+            name, value = split_attribute(word)
+            attrs[name] = value
+        elif word.startswith(".tag="):
+            tag = word[5:]
+    return words[0], attrs, tag
