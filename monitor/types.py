@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, SecretStr
+from pydantic import AfterValidator, BeforeValidator, SecretStr, WithJsonSchema
 
 from .durations import parse_duration
 
@@ -37,11 +37,18 @@ def _positive(value: float) -> float:
     return value
 
 
+_DURATION_SCHEMA = WithJsonSchema({"anyOf": [
+    {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$", "examples": ["500ms", "10s", "5m"]},
+    {"type": "number", "minimum": 0}]})
+_PERCENT_SCHEMA = WithJsonSchema({"anyOf": [
+    {"type": "string", "pattern": r"^\s*\d+(\.\d+)?%$", "examples": ["50%"]},
+    {"type": "number", "minimum": 0, "maximum": 1}]})
+
 #: Seconds, written in config as ``500ms``, ``10s``, ``5m``, ``1h``.
-Duration = Annotated[float, BeforeValidator(_duration)]
+Duration = Annotated[float, BeforeValidator(_duration), _DURATION_SCHEMA]
 #: A strictly positive duration.
-PositiveDuration = Annotated[float, BeforeValidator(_duration), AfterValidator(_positive)]
+PositiveDuration = Annotated[float, BeforeValidator(_duration), AfterValidator(_positive), _DURATION_SCHEMA]
 #: A fraction 0..1, written in config as ``50%``.
-Percent = Annotated[float, BeforeValidator(_percent)]
+Percent = Annotated[float, BeforeValidator(_percent), _PERCENT_SCHEMA]
 #: A secret (password, token, key): repr/str/model_dump show ``**********``, never the value.
 Secret = SecretStr

@@ -1,0 +1,102 @@
+"""The host loop: check a host every ``interval``, feed the detector, emit host.down / host.up."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import structlog
+
+from .config import HostCheck
+from .detector import Detector, State, Transition
+from .events import Event, Source
+from .probe import CheckResult, Probe
+from .state import HostStateStore
+
+log = structlog.get_logger("pantau.hosts")
+
+Emit = Callable[[Event], Awaitable[None]]
+
+
+def judge(host: HostCheck, result: CheckResult) -> tuple[bool, str | None]:
+    """Whether a check counts as good, and why not. Default: fails only if every echo was lost."""
+    if result.received == 0:
+        return False, result.reason or "timeout"
+    if host.max_loss is not None and result.loss > host.max_loss + 1e-9:
+        return False, f"loss {result.loss:.0%} > {host.max_loss:.0%}"
+    avg = result.rtt_avg_ms
+    if host.max_rtt is not None and avg is not None and avg > host.max_rtt * 1000:
+        return False, f"rtt {avg:.1f}ms > {host.max_rtt * 1000:g}ms"
+    return True, None
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def host_event(host: HostCheck, t: Transition, result: CheckResult, reason: str | None) -> Event:
+    source = Source(kind="host", name=host.name, address=host.address, labels=dict(host.labels))
+    at = datetime.fromtimestamp(t.at, UTC)
+    at = at.replace(microsecond=at.microsecond // 1000 * 1000)
+    base = {"loss": round(result.loss, 4), "rtt_avg_ms": _rounded(result.rtt_avg_ms)}
+    if t.current is State.DOWN:
+        return Event("host.down", source, {**base, "reason": reason, "checks_failed": t.streak}, at=at)
+    down_for = t.duration_in_previous
+    return Event("host.up", source, {**base, "down_for_s": None if down_for is None else round(down_for, 3),
+                                     "checks_ok": t.streak}, at=at)
+
+
+class HostMonitor:
+    def __init__(self, host: HostCheck, probe: Probe, emit: Emit, *, store: HostStateStore | None = None,
+                 initial: tuple[State, float] | None = None, clock: Callable[[], float] = time.time,
+                 rng: Callable[[], float] = random.random):
+        self.host = host
+        self.probe = probe
+        self.emit = emit
+        self.store = store
+        self.clock = clock
+        self.rng = rng
+        state, since = initial or (State.UNKNOWN, None)
+        self.detector = Detector(host.down_after, host.up_after, state=state, since=since)
+
+    async def handle(self, result: CheckResult, now: float) -> Event | None:
+        """Judge one result at time ``now``; persist and emit a transition if it completes one."""
+        ok, reason = judge(self.host, result)
+        log.debug("check", host=self.host.name, ok=ok, loss=result.loss, rtt_avg_ms=_rounded(result.rtt_avg_ms),
+                  reason=reason)
+        t = self.detector.observe(ok, now)
+        if t is None:
+            return None
+        event = host_event(self.host, t, result, reason)
+        log.info("transition", host=self.host.name, address=self.host.address, previous=t.previous.value,
+                 state=t.current.value, streak=t.streak, reason=reason, announce=t.announce,
+                 event_id=event.id if t.announce else None)
+        if t.announce:
+            await self.emit(event)
+        if self.store is not None:
+            self.store.save(self.host.name, self.host.address, t.current, t.at)
+        return event if t.announce else None
+
+    async def run(self) -> None:
+        """Check forever at a fixed rate, starting at a random offset within the interval."""
+        loop = asyncio.get_running_loop()
+        interval = self.host.interval
+        await asyncio.sleep(self.rng() * interval)
+        next_at = loop.time()
+        while True:
+            try:
+                result = await self.probe.check(self.host.address, count=self.host.count,
+                                                timeout=self.host.timeout, interval=min(0.2, interval / 10))
+                await self.handle(result, self.clock())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # degrade: this host's loop survives anything but cancellation
+                log.error("host.loop_error", host=self.host.name, error=f"{type(exc).__name__}: {exc}")
+            next_at += interval
+            now = loop.time()
+            if next_at < now:  # the check overran: skip missed slots instead of bursting
+                next_at = now
+            await asyncio.sleep(next_at - now)
