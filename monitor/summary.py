@@ -15,7 +15,7 @@ _LIMIT = 15  # items listed per section before "… and N more"
 
 def _value(v: Any) -> str:
     if isinstance(v, SecretStr):
-        return "**********"
+        return str(v)  # "**********", or scheme://host:port/… for a SecretUrl
     if isinstance(v, BaseModel):
         return "{" + ", ".join(f"{k}={_value(getattr(v, k))}" for k in v.model_fields_set) + "}"
     if isinstance(v, dict):

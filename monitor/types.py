@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, SecretStr, WithJsonSchema
 
@@ -52,3 +53,29 @@ PositiveDuration = Annotated[float, BeforeValidator(_duration), AfterValidator(_
 Percent = Annotated[float, BeforeValidator(_percent), _PERCENT_SCHEMA]
 #: A secret (password, token, key): repr/str/model_dump show ``**********``, never the value.
 Secret = SecretStr
+
+
+class SecretUrl(SecretStr):
+    """An http(s) URL that may carry a token in its path or query (webhook URLs often do).
+
+    It prints as ``scheme://host:port/…`` so operators can still tell where it points."""
+
+    def _display(self) -> str:
+        parts = urlsplit(self.get_secret_value())
+        return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}/…"
+
+
+def _http_url(value: SecretStr) -> SecretUrl:
+    text = value.get_secret_value().strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    try:
+        parts.port  # noqa: B018 - validates the port
+    except ValueError:
+        raise ValueError("invalid port in URL") from None
+    return SecretUrl(text)
+
+
+#: A URL validated as http(s), kept secret except for its scheme, host and port.
+HttpUrlSecret = Annotated[SecretStr, AfterValidator(_http_url)]

@@ -10,15 +10,13 @@ import hashlib
 import hmac
 import time
 
-from pydantic import AnyHttpUrl
-
 from monitor.events import Event
 from monitor.notify import BaseNotifier, NotifierConfig, post_checked
-from monitor.types import Secret
+from monitor.types import HttpUrlSecret, Secret
 
 
 class WebhookConfig(NotifierConfig):
-    url: AnyHttpUrl
+    url: HttpUrlSecret  # may carry a token: printed as scheme://host:port/…
     secret: Secret | None = None
     headers: dict[str, Secret] = {}  # extra headers, e.g. an Authorization token
 
@@ -39,7 +37,7 @@ class WebhookNotifier(BaseNotifier):
         if self.config.secret is not None:
             headers["X-Pantau-Signature"] = sign(self.config.secret.get_secret_value(), body)
         started = time.monotonic()
-        status, _ = await post_checked(self.http, str(self.config.url), data=body, headers=headers,
+        status, _ = await post_checked(self.http, self.config.url.get_secret_value(), data=body, headers=headers,
                                        timeout=self.config.timeout, what=f"webhook {self.name}")
         self.last_response = {"status": status, "latency_ms": round((time.monotonic() - started) * 1000, 1)}
 
