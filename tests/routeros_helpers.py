@@ -68,3 +68,46 @@ class Recorder:
             return self.of(event_type)
 
         return await asyncio.wait_for(_wait(), timeout)
+
+
+def router_config(port: int, **overrides):
+    """A RouterConfig for the simulator with fast test timings (poll 0.1 s, timeout 0.3 s)."""
+    from monitor.routeros.config import RouterConfig
+
+    values = {"name": "core", "address": "127.0.0.1", "port": port, "username": "pantau", "password": PASSWORD,
+              "mode": "poll", "poll_interval": 0.1, "timeout": 0.3, "down_after": 3, "resync_interval": 5,
+              "labels": {"site": "kos"}}
+    values.update(overrides)
+    return RouterConfig.model_validate(values)
+
+
+class Running:
+    """``async with Running(watcher):`` runs ``watcher.run()`` as a task and cancels it on exit."""
+
+    def __init__(self, watcher):
+        self.watcher = watcher
+        self.task: asyncio.Task | None = None
+
+    async def __aenter__(self):
+        self.task = asyncio.create_task(self.watcher.run())
+        return self.watcher
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.task is not None
+        if self.task.done() and self.task.exception() is not None:
+            raise self.task.exception()
+        self.task.cancel()
+        try:
+            await self.task
+        except asyncio.CancelledError:
+            pass
+
+
+async def wait_until(predicate, timeout: float = 3.0, step: float = 0.01) -> None:
+    """Poll ``predicate()`` until true; fail the test after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(step)

@@ -1,0 +1,99 @@
+"""Configuration of one watched RouterOS router (the items of the top-level ``routers:`` list)."""
+
+from __future__ import annotations
+
+import re
+import ssl
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..types import PositiveDuration, Secret
+
+#: Indonesian mobile numbers: 08…, 628…, +628…, with optional spaces/dashes/dots between digits.
+DEFAULT_PHONE_REGEX = r"(?<![\d+])(?:\+?62|0)[\s.-]?8(?:[\s.-]?\d){7,12}(?!\d)"
+
+
+class TlsConfig(BaseModel):
+    """api-ssl settings. ``verify: false`` accepts any certificate (the router's self-signed one)."""
+
+    model_config = ConfigDict(extra="forbid")
+    verify: bool = True
+    ca: Path | None = None
+
+    def ssl_context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=str(self.ca) if self.ca else None)
+        if not self.verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
+
+class SubscriberConfig(BaseModel):
+    """Where a session's subscriber phone comes from: a field of /ip/hotspot/user or /ppp/secret."""
+
+    model_config = ConfigDict(extra="forbid")
+    field: Literal["comment", "email"] = "comment"
+    regex: str = DEFAULT_PHONE_REGEX
+    refresh: PositiveDuration = 300.0
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regex: {exc}") from None
+        return value
+
+    def phone_from(self, text: str | None) -> str | None:
+        """The first phone number in ``text``, normalised to ``628…`` (digits only), or None."""
+        if not text:
+            return None
+        m = re.search(self.regex, text)
+        if not m:
+            return None
+        digits = re.sub(r"\D", "", m.group(0))
+        if digits.startswith("0"):
+            digits = "62" + digits[1:]
+        return digits
+
+
+class RouterConfig(BaseModel):
+    """One router: how to reach its API and what to watch."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1)
+    address: str = Field(min_length=1)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    username: str = Field(min_length=1)
+    password: Secret
+    tls: Literal[False] | TlsConfig = False
+    watch: list[Literal["hotspot", "ppp"]] = Field(default_factory=lambda: ["hotspot", "ppp"], min_length=1)
+    mode: Literal["listen", "poll"] = "listen"
+    poll_interval: PositiveDuration = 5.0
+    resync_interval: PositiveDuration = 300.0
+    down_after: int = Field(default=3, ge=1)
+    timeout: PositiveDuration = 10.0
+    labels: dict[str, str] = Field(default_factory=dict)
+    subscriber: SubscriberConfig = Field(default_factory=SubscriberConfig)
+
+    @field_validator("tls", mode="before")
+    @classmethod
+    def _tls_true(cls, value: object) -> object:
+        return {} if value is True else value
+
+    @field_validator("watch")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _default_port(self) -> RouterConfig:
+        if self.port is None:
+            self.port = 8729 if self.tls else 8728
+        return self
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        return self.tls.ssl_context() if self.tls else None

@@ -1,0 +1,101 @@
+"""What a hotspot/PPP session is: menu specs, session keys, stored records and event payloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..durations import parse_routeros_duration
+
+
+@dataclass(frozen=True)
+class MenuSpec:
+    watch: str  # "hotspot" | "ppp"
+    path: str  # the active-sessions menu
+    name_field: str  # "user" | "name"
+    peer_field: str  # "mac-address" | "caller-id"
+    start_type: str
+    end_type: str
+    secrets_path: str  # where the subscriber's comment/email lives
+    proplist: tuple[str, ...]
+
+
+SPECS = {
+    "hotspot": MenuSpec("hotspot", "/ip/hotspot/active", "user", "mac-address", "hotspot.login",
+                        "hotspot.logout", "/ip/hotspot/user",
+                        (".id", "user", "address", "mac-address", "server", "login-by", "uptime",
+                         "bytes-in", "bytes-out")),
+    "ppp": MenuSpec("ppp", "/ppp/active", "name", "caller-id", "ppp.connect", "ppp.disconnect", "/ppp/secret",
+                    (".id", "name", "service", "caller-id", "address", "uptime")),
+}
+
+
+def session_key(spec: MenuSpec, row: dict[str, str]) -> str:
+    """Session identity within a router and menu: ``.id`` + user/name + MAC/caller-id.
+
+    ``.id``s restart after a reboot, so the same ``.id`` with another user or MAC is another session.
+    """
+    return f"{row.get('.id', '')}|{row.get(spec.name_field, '')}|{row.get(spec.peer_field, '')}"
+
+
+def _int(text: str | None) -> int:
+    try:
+        return int(text or 0)
+    except ValueError:
+        return 0
+
+
+def _uptime(text: str | None) -> float:
+    try:
+        return parse_routeros_duration(text) if text else 0.0
+    except ValueError:
+        return 0.0
+
+
+def make_record(spec: MenuSpec, row: dict[str, str], now: float,
+                previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The stored state of a session (JSON-able); ``started_at`` is kept from the first sighting."""
+    uptime = _uptime(row.get("uptime"))
+    record: dict[str, Any] = {"id": row.get(".id", ""), "address": row.get("address", ""),
+                              "last_seen": now, "uptime_s": uptime,
+                              "started_at": previous["started_at"] if previous else now - uptime}
+    if spec.watch == "hotspot":
+        record.update(user=row.get("user", ""), mac=row.get("mac-address", ""), server=row.get("server", ""),
+                      login_by=row.get("login-by", ""), bytes_in=_int(row.get("bytes-in")),
+                      bytes_out=_int(row.get("bytes-out")))
+    else:
+        record.update(name=row.get("name", ""), service=row.get("service", ""),
+                      caller_id=row.get("caller-id", ""))
+    if previous:  # a listen update may carry fewer fields; keep what we knew
+        for key, value in previous.items():
+            if key not in ("last_seen", "uptime_s") and record.get(key) in ("", 0) and value not in ("", 0):
+                record[key] = value
+    return record
+
+
+def login_data(spec: MenuSpec, record: dict[str, Any], subscriber: dict[str, str] | None,
+               comment: str | None = None) -> dict[str, Any]:
+    """Login payload; ``comment`` is the hotspot user's / PPP secret's comment (e.g. a room and name)."""
+    if spec.watch == "hotspot":
+        data = {"user": record["user"], "address": record["address"], "mac": record["mac"],
+                "server": record["server"], "login_by": record["login_by"]}
+    else:
+        data = {"name": record["name"], "service": record["service"], "caller_id": record["caller_id"],
+                "address": record["address"]}
+    data["comment"] = comment
+    data["subscriber"] = subscriber
+    return data
+
+
+def logout_data(spec: MenuSpec, record: dict[str, Any], subscriber: dict[str, str] | None,
+                comment: str | None = None, *, reason: str, now: float) -> dict[str, Any]:
+    """Logout payload. Seen live (``reason == "logout"``) the uptime runs to now; otherwise it is the
+    last uptime we saw, since we do not know when the session really ended."""
+    data = login_data(spec, record, subscriber, comment)
+    end = now if reason == "logout" else record["last_seen"]
+    data["uptime_s"] = int(max(record["uptime_s"], end - record["started_at"]))
+    if spec.watch == "hotspot":
+        data["bytes_in"] = record["bytes_in"]
+        data["bytes_out"] = record["bytes_out"]
+    data["reason"] = reason
+    return data
