@@ -53,6 +53,12 @@ def mask_recipient(recipient: str | None) -> str | None:
     return f"{m.group(1)}{digits[:5]}{'*' * (len(digits) - 8)}{digits[-3:]}{m.group(3) or ''}"
 
 
+def _config_of(name: str, notifier: Notifier, configs: Mapping[str, NotifierConfig]) -> NotifierConfig:
+    """The delivery knobs: from ``configs``, else the notifier's own ``config``, else defaults."""
+    config = configs.get(name) or getattr(notifier, "config", None)
+    return config if isinstance(config, NotifierConfig) else NotifierConfig(name=name, type="unknown")
+
+
 class OutboxClosed(RuntimeError):
     """``enqueue`` was called before ``start`` or after ``aclose``."""
 
@@ -88,8 +94,7 @@ class Outbox:
                  poll_interval: float = 30.0):
         self._path = Path(path)
         self._notifiers = dict(notifiers)
-        self._configs = {name: configs.get(name) or NotifierConfig(name=name, type="unknown")
-                         for name in self._notifiers}
+        self._configs = {name: _config_of(name, notifier, configs) for name, notifier in self._notifiers.items()}
         self._clock, self._sleep, self._rng = clock, sleep, rng
         self._wait = tenacity.wait_exponential(multiplier=backoff_initial, max=backoff_max)
         self._digest_max = max(2, digest_max)
@@ -206,9 +211,14 @@ class Outbox:
         await self._resume()
         return n
 
-    @property
-    def store(self) -> OutboxStore | None:
-        return self._store
+    async def list(self, status: str | None = None, notifier: str | None = None,
+                   limit: int | None = None) -> list[Message]:
+        """:meth:`OutboxStore.list` on the outbox's own database thread."""
+        return await self._db(self._store.list, status, notifier, limit)
+
+    async def counts(self, notifier: str | None = None) -> dict[str, int]:
+        """:meth:`OutboxStore.counts` on the outbox's own database thread."""
+        return await self._db(self._store.counts, notifier)
 
     # -- internals -----------------------------------------------------------------------------
 

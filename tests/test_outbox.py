@@ -9,6 +9,7 @@ with the same virtual clock, so assertions about waits are made in the outbox's 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from structlog.testing import capture_logs
 
+from monitor.errors import ConfigError
 from monitor.events import Event, Source
 from monitor.notify import DigestConfig, NotifierConfig, RateLimitConfig, post_checked
 from monitor.outbox import Outbox, OutboxClosed, mask_recipient
@@ -115,13 +117,18 @@ def make_event(n: int, type_: str = "host.down") -> Event:
                  data={"n": n})
 
 
+async def _has_dead(box: Outbox) -> bool:
+    return (await box.counts())["dead"] == 1
+
+
 def cfg(name: str, **kw: Any) -> NotifierConfig:
     return NotifierConfig(name=name, type="test", **kw)
 
 
-async def until(pred: Callable[[], bool], timeout: float = 5.0) -> None:
+async def until(pred: Callable[[], Any], timeout: float = 5.0) -> None:
+    """Poll ``pred`` (sync, or async returning a bool) every 10 ms of real time."""
     deadline = time.monotonic() + timeout
-    while not pred():
+    while not (await result if inspect.isawaitable(result := pred()) else result):
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.01)
@@ -228,7 +235,7 @@ async def test_not_retryable_is_dead_at_once_and_retry_dead_requeues(tmp_path, s
         await box.enqueue(rejected, ["gw"])
         await box.enqueue(after, ["gw"])
         await until(lambda: peer.delivered_ids() == [after.id])
-    dead = box.store.list(status="dead")
+    dead = await box.list(status="dead")
     assert [m.event_id for m in dead] == [rejected.id]
     assert dead[0].attempts == 1 and "403" in dead[0].last_error
     assert len([r for r in peer.requests if r["payload"]["event_ids"] == [rejected.id]]) == 1
@@ -254,8 +261,8 @@ async def test_max_age_exceeded_dead_letters_and_store_retry_dead(tmp_path, scal
     await box.start()
     event = make_event(1)
     await box.enqueue(event, ["gw"])
-    await until(lambda: box.store.counts()["dead"] == 1)
-    [dead] = box.store.list(status="dead")
+    await until(lambda: _has_dead(box))
+    [dead] = await box.list(status="dead")
     assert dead.attempts >= 3 and "max_age exceeded" in dead.last_error and "500" in dead.last_error
     assert dead.finished_at - dead.created_at < 8.0 + 0.5
     assert peer.accepted() == []
@@ -439,3 +446,14 @@ def test_mask_recipient():
     assert mask_recipient("-1001234567890") == "-1001234567890"
     assert mask_recipient("@pantau_alerts") == "@pantau_alerts"
     assert mask_recipient(None) is None
+
+
+def test_invalid_rate_limit_is_a_config_error_naming_the_path(tmp_path):
+    """A bad rate string is a ConfigError naming its path, also when the delivery knobs come from
+    the notifier's own ``config`` rather than the ``configs`` mapping."""
+    notifier = HttpNotifier(None, "http://127.0.0.1:9/unused")
+    notifier.config = cfg("tg", rate_limit=RateLimitConfig(per_recipient=["fast"], per_notifier=["1/s"]))
+    with pytest.raises(ConfigError) as info:
+        Outbox(tmp_path / "o.db", {"tg": notifier}, {})
+    assert len(info.value.problems) == 1
+    assert info.value.problems[0].startswith("notifiers.tg.rate_limit.per_recipient: invalid rate 'fast'")
