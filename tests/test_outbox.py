@@ -449,10 +449,12 @@ def test_mask_recipient():
 
 
 def test_invalid_rate_limit_is_a_config_error_naming_the_path(tmp_path):
-    """A bad rate string is a ConfigError naming its path, also when the delivery knobs come from
-    the notifier's own ``config`` rather than the ``configs`` mapping."""
+    """A bad rate string that got past config validation (model_construct skips it) is still a
+    ConfigError naming its path, also when the delivery knobs come from the notifier's own
+    ``config`` rather than the ``configs`` mapping."""
     notifier = HttpNotifier(None, "http://127.0.0.1:9/unused")
-    notifier.config = cfg("tg", rate_limit=RateLimitConfig(per_recipient=["fast"], per_notifier=["1/s"]))
+    rates = RateLimitConfig.model_construct(per_recipient=["fast"], per_notifier=["1/s"])
+    notifier.config = cfg("tg").model_copy(update={"rate_limit": rates})
     with pytest.raises(ConfigError) as info:
         Outbox(tmp_path / "o.db", {"tg": notifier}, {})
     assert len(info.value.problems) == 1
