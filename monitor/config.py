@@ -23,6 +23,7 @@ from .events import EVENT_TYPES
 from .notify import NotifierConfig
 from .registry import Registry, load_registry
 from .routeros.config import RouterConfig
+from .templates import MessageConfig, TemplateRenderer
 from .types import Percent, PositiveDuration
 
 __all__ = ["Config", "HostConfig", "RouteConfig", "Settings", "load_config", "parse_config"]
@@ -196,7 +197,7 @@ def parse_config(data: Any, *, env: Mapping[str, str] | None = None, base_dir: P
         registry = load_registry(plugins)
     problems.extend(registry.problems)
 
-    notifiers = _validate_notifiers(settings, registry, problems)
+    notifiers = _validate_notifiers(settings, registry, problems, base_dir)
     _cross_checks(settings, notifiers, problems)
     if problems:
         raise ConfigError(problems)
@@ -204,7 +205,8 @@ def parse_config(data: Any, *, env: Mapping[str, str] | None = None, base_dir: P
     return Config(settings=settings, notifiers=notifiers, registry=registry, source=source)
 
 
-def _validate_notifiers(settings: Settings, registry: Registry, problems: list[str]) -> list[NotifierConfig]:
+def _validate_notifiers(settings: Settings, registry: Registry, problems: list[str],
+                        base_dir: Path | None) -> list[NotifierConfig]:
     out: list[NotifierConfig] = []
     for i, raw in enumerate(settings.notifiers):
         type_name = raw.get("type")
@@ -216,12 +218,24 @@ def _validate_notifiers(settings: Settings, registry: Registry, problems: list[s
             problems.append(f"notifiers[{i}].type: unknown notifier type {type_name!r} "
                             f"(known: {', '.join(registry.names())})")
             continue
+        model = kind.config_model
+        if issubclass(model, MessageConfig) and "timezone" not in raw:
+            raw = {**raw, "timezone": settings.timezone}  # the top-level timezone is the default
         try:
-            out.append(kind.config_model.model_validate(raw))
+            cfg = model.model_validate(raw)
         except ValidationError as exc:
             problems.extend(_messages(exc, ("notifiers", i)))
+            continue
         except ConfigError as exc:  # a plugin's own validator may raise it with sub-paths
             problems.extend(f"notifiers[{i}].{p}" for p in exc.problems)
+            continue
+        if isinstance(cfg, MessageConfig):  # templates must compile and render every sample event
+            try:
+                TemplateRenderer.from_config(cfg, "text", base_dir=base_dir).validate(f"notifiers[{i}]")
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+                continue
+        out.append(cfg)
     return out
 
 

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import aiohttp
 import structlog
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from .errors import NotifyError
 from .events import Event
@@ -38,6 +38,14 @@ class RateLimitConfig(BaseModel):
 
     per_recipient: list[str] | None = None
     per_notifier: list[str] | None = None
+
+    @field_validator("per_recipient", "per_notifier")
+    @classmethod
+    def _rates(cls, value: list[str] | None) -> list[str] | None:
+        from .ratelimit import parse_rates
+
+        parse_rates(value)  # raises ValueError naming the bad item
+        return value
 
 
 class DigestConfig(BaseModel):

@@ -1,24 +1,24 @@
-"""``type: console`` — print one line per event to standard output (or stderr).
+"""``type: console`` — print each event to standard output (or stderr).
 
-The line is the rendered message template when templates are available, otherwise a compact
-summary. ``format: json`` prints the webhook JSON instead (handy to pipe into jq).
+``format: message`` (default) prints the rendered message template — the same words a WhatsApp or
+Telegram recipient reads (``language: id | en``); ``line`` prints a compact one-line summary;
+``json`` prints the webhook JSON (handy to pipe into jq).
 """
 
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from monitor.events import Event
-from monitor.notify import BaseNotifier, NotifierConfig
+from monitor.notify import BaseNotifier, NotifierContext
+from monitor.templates import MessageConfig, TemplateRenderer
 
 
-class ConsoleConfig(NotifierConfig):
-    format: Literal["text", "json"] = "text"
+class ConsoleConfig(MessageConfig):
+    format: Literal["message", "line", "json"] = "message"
     stream: Literal["stdout", "stderr"] = "stdout"
-    timezone: str | None = None  # default: the config's top-level timezone
 
 
 def summarize(event: Event, tz: ZoneInfo) -> str:
@@ -35,16 +35,31 @@ class ConsoleNotifier(BaseNotifier):
     Config = ConsoleConfig
     config: ConsoleConfig
 
-    def _tz(self) -> ZoneInfo:
-        zone = self.config.timezone or getattr(self.context.settings, "timezone", None) or "UTC"
-        return ZoneInfo(zone)
+    def __init__(self, config: ConsoleConfig, context: NotifierContext):
+        super().__init__(config, context)
+        self.renderer = TemplateRenderer.from_config(config, "text")
+
+    def _text(self, event: Event) -> str:
+        if self.config.format == "json":
+            return event.to_json()
+        if self.config.format == "line":
+            return summarize(event, ZoneInfo(self.config.timezone))
+        return self.renderer.render(event) + "\n"
 
     async def send(self, event: Event, recipient: str | None = None) -> None:
         stream = sys.stdout if self.config.stream == "stdout" else sys.stderr
-        line = event.to_json() if self.config.format == "json" else summarize(event, self._tz())
-        stream.write(line + "\n")
+        stream.write(self._text(event) + "\n")
         stream.flush()
-        self.last_response = {"printed": True, "at": datetime.now().isoformat(timespec="seconds")}
+        self.last_response = {"printed": self.config.stream}
+
+    async def send_digest(self, events: list[Event], recipient: str | None = None) -> None:
+        if self.config.format != "message":
+            for event in events:
+                await self.send(event, recipient)
+            return
+        stream = sys.stdout if self.config.stream == "stdout" else sys.stderr
+        stream.write(self.renderer.render_digest(events) + "\n\n")
+        stream.flush()
 
 
 NOTIFIER = ConsoleNotifier

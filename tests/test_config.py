@@ -24,6 +24,7 @@ BASE = {
 def with_change(path: str, value, base=None):
     """A deep copy of BASE with the dotted/indexed ``path`` set to ``value`` (``None`` deletes)."""
     data = yaml.safe_load(yaml.safe_dump(base or BASE))
+    data["notifiers"].append({"name": "screen", "type": "console"})
     keys = path.replace("]", "").replace("[", ".").split(".")
     node = data
     for k in keys[:-1]:
@@ -84,6 +85,11 @@ MALFORMED = [
     ("timezone", "Asia/Atlantis", "timezone: unknown timezone 'Asia/Atlantis'"),
     ("state", "pantau.db", "state: Input should be a valid dictionary"),
     ("wat", 1, "wat: unknown key"),
+    ("notifiers[0].rate_limit", {"per_recipient": ["fast"]}, "notifiers[0].rate_limit.per_recipient: invalid rate 'fast'"),
+    ("notifiers[1]", {"name": "screen", "type": "console", "templates": {"host.down": "{% if %}"}},
+     "notifiers[1].templates.host.down: syntax error on line 1"),
+    ("notifiers[1]", {"name": "screen", "type": "console", "templates": {"host.dwn": "x"}},
+     "notifiers[1].templates: template key 'host.dwn' matches no event type"),
 ]
 
 

@@ -1,0 +1,149 @@
+"""The engine: wires config → sources (hosts, routers) → detector → events → routes → outbox → notifiers.
+
+``Engine.start()`` fails fast (ProbeError, ConfigError) before any loop runs; once running, every
+loop degrades on its own (logs, retries) and never takes another down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import aiohttp
+import structlog
+
+from .config import Config
+from .events import Event
+from .hosts import HostMonitor
+from .logs import register_secrets
+from .notify import NotifierContext
+from .outbox import Outbox
+from .probe import Probe
+from .probes import open_probe
+from .routeros.store import RouterStore
+from .routeros.watcher import RouterWatcher
+from .routing import EventRouter
+from .state import HostStateStore
+
+log = structlog.get_logger("pantau.engine")
+
+
+def secret_values(config: Config) -> list[str]:
+    """Every secret the config holds, so logs can mask them wherever they appear."""
+    from pydantic import BaseModel, SecretStr
+
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name))
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list | tuple):
+            for v in value:
+                walk(v)
+
+    walk(config.notifiers)
+    walk(config.settings.routers)
+    return found
+
+
+class Engine:
+    def __init__(self, config: Config, *, probe: Probe | None = None):
+        self.config = config
+        self.probe = probe
+        self.router = EventRouter(config.settings.routes)
+        self.notifiers: dict[str, Any] = {}
+        self.tasks: list[asyncio.Task[None]] = []
+        self.http: aiohttp.ClientSession | None = None
+        self.outbox: Outbox | None = None
+        self.host_store: HostStateStore | None = None
+        self.session_store: RouterStore | None = None
+        self.emitted: list[Event] = []  # the last few events, for `pantau demo` and tests
+        self._own_probe = probe is None
+
+    async def emit(self, event: Event) -> None:
+        names = self.router.match(event)
+        log.info("event", event_type=event.type, event_id=event.id, source=event.source.name,
+                 notify=names, **_log_keys(event))
+        self.emitted.append(event)
+        del self.emitted[:-1000]
+        if names and self.outbox is not None:
+            await self.outbox.enqueue(event, names)
+
+    async def start(self) -> None:
+        settings = self.config.settings
+        register_secrets(secret_values(self.config))
+        if self.probe is None and self.config.hosts:
+            self.probe = await open_probe(settings.icmp)
+        self.http = aiohttp.ClientSession()
+        for cfg in self.config.notifiers:
+            kind = self.config.registry.get(cfg.type)
+            assert kind is not None  # validated by load_config
+            self.notifiers[cfg.name] = kind.cls(cfg, NotifierContext(
+                http=self.http, log=structlog.get_logger("pantau.notify").bind(notifier=cfg.name),
+                settings=settings))
+        self.outbox = Outbox(settings.state.path, self.notifiers, {n.name: n for n in self.config.notifiers})
+        await self.outbox.start()
+
+        self.host_store = HostStateStore(settings.state.path)
+        persisted = self.host_store.load()
+        for host in self.config.hosts:
+            saved = persisted.get(host.name)
+            initial = (saved[0], saved[1]) if saved and saved[2] == host.address else None
+            monitor = HostMonitor(host, self.probe, self.emit, store=self.host_store, initial=initial)
+            self.tasks.append(asyncio.create_task(monitor.run(), name=f"host:{host.name}"))
+        if settings.routers:
+            self.session_store = RouterStore(settings.state.path)
+            for router in settings.routers:
+                watcher = RouterWatcher(router, emit=self.emit, store=self.session_store)
+                self.tasks.append(asyncio.create_task(watcher.run(), name=f"router:{router.name}"))
+        log.info("started", hosts=len(self.config.hosts), routers=len(settings.routers),
+                 notifiers=len(self.notifiers), state=settings.state.path)
+
+    async def stop(self, grace: float = 2.0) -> None:
+        """Stop the sources at once, give in-flight deliveries ``grace`` seconds, close everything."""
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.tasks.clear()
+        if self.outbox is not None:
+            await self.outbox.aclose(grace=grace)
+        for name, notifier in self.notifiers.items():
+            try:
+                await notifier.aclose()
+            except Exception as exc:
+                log.warning("notifier.close_failed", notifier=name, error=f"{type(exc).__name__}: {exc}")
+        if self.http is not None:
+            await self.http.close()
+        if self.probe is not None and self._own_probe:
+            await self.probe.aclose()
+        for store in (self.host_store, self.session_store):
+            if store is not None:
+                with contextlib.suppress(Exception):
+                    store.close()
+        log.info("stopped")
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+
+def _log_keys(event: Event) -> dict[str, Any]:
+    keys: dict[str, Any] = {}
+    if event.source.kind == "host":
+        keys["host"] = event.source.name
+    else:
+        keys["router"] = event.source.name
+    for k in ("user", "name"):
+        if k in event.data and event.category in ("hotspot", "ppp"):
+            keys["user"] = event.data[k]
+    return keys

@@ -1,0 +1,123 @@
+"""`pantau run` as a real process: a netns test host goes down and up, a webhook receiver gets
+exactly one signed host.down and one host.up per the schema; SIGTERM stops it cleanly in < 5 s."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+from http_peer import HttpPeer
+from nethost import netns_available, new_host
+
+SECRET = "e2e-hmac-secret-77"
+
+
+def write_config(tmp_path, hosts, url, **extra):
+    cfg = {
+        "defaults": {"interval": "200ms", "count": 1, "timeout": "150ms", "down_after": 2, "up_after": 2},
+        "hosts": hosts,
+        "notifiers": [{"name": "hook", "type": "webhook", "url": url, "secret": "${HOOK_SECRET}"}],
+        "routes": [{"events": ["host.*"], "notify": ["hook"]}],
+        "state": {"path": str(tmp_path / "state.db")},
+        "log": {"level": "info", "format": "auto"},
+        "plugins_dir": None,
+        **extra,
+    }
+    path = tmp_path / "monitor.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def start(config_path, tmp_path):
+    env = dict(os.environ, HOOK_SECRET=SECRET, PYTHONUNBUFFERED="1")
+    out = open(tmp_path / "stdout.log", "wb")  # noqa: SIM115 - closed by the caller via proc
+    return subprocess.Popen([sys.executable, "-m", "monitor", "run", "-c", str(config_path)],
+                            stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+async def wait_for(predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def stop(proc) -> tuple[int, float]:
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    rc = proc.wait(timeout=10)
+    return rc, time.monotonic() - started
+
+
+@pytest.mark.skipif(not netns_available(), reason="needs root and iproute2 for netns test hosts")
+async def test_run_reports_netns_host_down_and_up_once_signed(tmp_path):
+    """The whole path: ICMP → detector → event → route → outbox → signed webhook, once each."""
+    async with HttpPeer() as peer:
+        with new_host() as nh:
+            cfg = write_config(tmp_path, [{"name": "cpe-7", "address": nh.address, "labels": {"site": "ns"}},
+                                          {"name": "loopback", "address": "127.0.0.1"}], peer.url + "/events",
+                               icmp={"engine": "icmplib"})
+            proc = start(cfg, tmp_path)
+            try:
+                await asyncio.sleep(1.5)  # both hosts established UP (silently)
+                assert peer.requests == []
+                nh.down()
+                assert await wait_for(lambda: len(peer.requests) >= 1), "no host.down delivered"
+                nh.up()
+                assert await wait_for(lambda: len(peer.requests) >= 2), "no host.up delivered"
+                await asyncio.sleep(1.0)  # nothing more may arrive
+                rc, took = stop(proc)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+    assert rc == 0 and took < 5.0
+    bodies = [r.json() for r in peer.requests]
+    assert [(b["type"], b["source"]["name"]) for b in bodies] == [("host.down", "cpe-7"), ("host.up", "cpe-7")]
+    for req, body in zip(peer.requests, bodies, strict=True):
+        sig = "sha256=" + hmac.new(SECRET.encode(), req.body, hashlib.sha256).hexdigest()
+        assert req.headers["X-Pantau-Signature"] == sig
+        assert set(body) == {"version", "id", "type", "at", "source", "data"} and body["version"] == 1
+        assert body["at"].endswith("Z") and req.headers["X-Pantau-Id"] == body["id"]
+    assert bodies[0]["data"]["checks_failed"] == 2 and bodies[0]["data"]["loss"] == 1.0
+    assert bodies[1]["data"]["down_for_s"] > 0
+    logs = [json.loads(line) for line in (tmp_path / "stdout.log").read_text().splitlines() if line.startswith("{")]
+    transitions = [entry for entry in logs if entry["event"] == "transition" and entry.get("announce")]
+    assert [(t["host"], t["state"]) for t in transitions] == [("cpe-7", "down"), ("cpe-7", "up")]
+    assert SECRET not in (tmp_path / "stdout.log").read_text()
+
+
+async def test_sigterm_stops_quickly_and_cleanly(tmp_path):
+    """With a host loop and the outbox running, SIGTERM exits 0 within 5 s."""
+    async with HttpPeer() as peer:
+        cfg = write_config(tmp_path, [{"name": "lo", "address": "127.0.0.1"}], peer.url)
+        proc = start(cfg, tmp_path)
+        try:
+            await asyncio.sleep(1.0)
+            assert proc.poll() is None, (tmp_path / "stdout.log").read_text()
+            rc, took = stop(proc)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert rc == 0 and took < 5.0
+    logs = (tmp_path / "stdout.log").read_text()
+    assert '"event": "stopped"' in logs
+
+
+def test_invalid_config_exits_2_naming_the_path(tmp_path):
+    """`pantau run` with a wrong duration exits 2 and names hosts[0].interval, no traceback."""
+    cfg = write_config(tmp_path, [{"name": "lo", "address": "127.0.0.1", "interval": "ten"}], "http://127.0.0.1:9")
+    proc = subprocess.run([sys.executable, "-m", "monitor", "run", "-c", str(cfg)], capture_output=True,
+                          text=True, env=dict(os.environ, HOOK_SECRET=SECRET), timeout=30)
+    assert proc.returncode == 2
+    assert "hosts[0].interval: invalid duration 'ten'" in proc.stderr and "Traceback" not in proc.stderr
