@@ -121,17 +121,20 @@ class RouterWatcher:
             try:
                 if self._control is None or self._control.closed:
                     self._control = await self._connect()
-                rows = await self._control.print("/system/identity")
-                self.identity = rows[0].get("name") if rows else self.identity
+                try:
+                    rows = await self._control.print("/system/identity")
+                    self.identity = rows[0].get("name") if rows else self.identity
+                except RouterTrap as exc:  # answered, so reachable
+                    self._log.error("router_print_trap", menu="/system/identity", error=str(exc))
                 for spec in self._specs:
+                    if self._subscribers.due(spec):
+                        await self._subscribers.refresh(self._control, spec)
                     if self._listening[spec.path] and not self.down:
                         continue
                     try:
                         snapshots[spec.path] = await self._control.print(spec.path, proplist=spec.proplist)
                     except RouterTrap as exc:
                         self._log.error("router_print_trap", menu=spec.path, error=str(exc))
-                    if self._subscribers.due(spec):
-                        await self._subscribers.refresh(self._control, spec)
             except RouterError as exc:
                 await self._close_control()
                 await self._failed(exc)
