@@ -1,0 +1,35 @@
+"""`pantau demo` as a user runs it: the scripted story produces exactly the notifications an
+operator should see — no replay of users online before start, one router DOWN/UP, no false logout."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def test_demo_tells_the_story_without_replays_or_false_logouts():
+    """Run the real command (fast) and read what it printed."""
+    proc = subprocess.run([sys.executable, "-m", "monitor", "demo", "--speed", "4"], capture_output=True,
+                          text=True, timeout=60, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    out = proc.stdout
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    messages = [block for block in out.split("\n\n") if block.strip().startswith(("*", "🔴", "🟢"))]
+    titles = [(m.splitlines()[0].strip(), next((line for line in m.splitlines() if line.startswith("User:")), ""))
+              for m in messages]
+    assert titles == [
+        ("*Selamat Datang*", "User: 12345"),
+        ("*Selamat Datang*", "User: budi"),
+        ("*PPP Terhubung*", "User: pelanggan-017"),
+        ("*Sampai Jumpa*", "User: 12345"),
+        ("🔴 *ROUTER DOWN*", ""),
+        ("🟢 *ROUTER UP*", ""),
+        ("*Sampai Jumpa*", "User: budi"),
+        ("*Selamat Datang*", "User: sari"),
+        ("*PPP Terputus*", "User: pelanggan-017"),
+    ], out
+    budi_logout = messages[6]
+    assert "Penyebab: router tidak terjangkau" in budi_logout
+    assert "andi" not in "".join(messages) and "pelanggan-002" not in "".join(messages)
+    assert "Tanggal:" in messages[0] and "Jam:" in messages[0] and "MAC: 3C:22:FB:10:20:30" in messages[0]
+    assert "pantau demo: 9 events" in out
