@@ -1,0 +1,434 @@
+"""The one-socket ICMP engine: every echo of every host over one socket per address family.
+
+Requests go out from one paced sender (token bucket, ``pps`` packets per second); replies are read in
+the event loop's reader callback and matched by (destination, identifier, sequence) plus a payload
+token; a single heap and one loop timer expire unanswered echoes. ICMP errors (unreachable, TTL
+exceeded) are matched through the request they quote and fail their echo with a reason. Late,
+duplicate, foreign and stale replies match nothing and are counted in ``stats`` and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import heapq
+import socket
+import struct
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+
+import structlog
+
+from ..probe import CheckResult
+from . import packets
+from .sockets import IP_RECVERR, IPV6_RECVERR, IcmpSocket, open_family
+
+log = structlog.get_logger("pantau.icmp")
+
+DEFAULT_PPS = 5000
+NAME_TTL = 60.0  # seconds a resolved name is reused before resolving again
+_IDSEQ = struct.Struct("!HH")
+_NO_ROUTE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EHOSTDOWN, errno.EACCES, errno.EINVAL,
+             errno.EADDRNOTAVAIL, errno.ENETDOWN}
+
+OnDone = Callable[[CheckResult], None]
+_pton = socket.inet_pton
+
+
+class _Check:
+    """One check of one address: ``count`` echoes, each answered, failed or timed out."""
+
+    __slots__ = ("address", "resolved", "family", "packed", "dest", "count", "timeout", "interval",
+                 "sent", "open", "rtts", "failures", "on_done")
+
+    def __init__(self, address: str, count: int, timeout: float, interval: float, on_done: OnDone):
+        self.address = address
+        self.resolved: str | None = None
+        self.family = socket.AF_INET
+        self.packed = b""
+        self.dest: tuple = ()
+        self.count = max(1, count)
+        self.timeout = timeout
+        self.interval = interval
+        self.sent = 0
+        self.open = self.count
+        self.rtts: list[float] = []
+        self.failures: list[str] = []
+        self.on_done = on_done
+
+
+# An echo in flight: (check, key, token, sent_at). It is pending while ``_pending[key] is echo``.
+_Echo = tuple
+
+
+def _literal(address: str) -> tuple[int, bytes, tuple] | None:
+    """(family, packed address, sockaddr) for an IP literal, None for a name."""
+    try:
+        return socket.AF_INET, _pton(socket.AF_INET, address), (address, 0)
+    except OSError:
+        pass
+    try:
+        return socket.AF_INET6, _pton(socket.AF_INET6, address), (address, 0, 0, 0)
+    except (OSError, ValueError):
+        return None
+
+
+class IcmpEngine:
+    """A Probe over one ICMP socket per family. Open it with :func:`open_icmp_engine`."""
+
+    def __init__(self, sockets: Iterable[IcmpSocket], *, pps: int = DEFAULT_PPS):
+        self._sockets = {s.family: s for s in sockets}
+        if not self._sockets:
+            raise ValueError("an ICMP engine needs at least one socket")
+        self.pps = max(1, int(pps))
+        self._burst = max(1.0, min(256.0, self.pps / 100))
+        self._tokens = self._burst
+        self._refilled = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: deque[_Check] = deque()
+        self._wake = asyncio.Event()
+        self._pending: dict[bytes, _Echo] = {}
+        self._heap: list[tuple[float, int, _Echo]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._counter = 0  # unwrapped send counter: sequence = counter & 0xFFFF, token = counter
+        self._padding = b"\0" * (packets.PAYLOAD_SIZE - 4)
+        self._names: dict[str, tuple[float, tuple[int, bytes, tuple]]] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self._sender: asyncio.Task | None = None
+        self._readers: list[Callable[[], None]] = []
+        self.stats = {"sent": 0, "replies": 0, "errors": 0, "timeouts": 0, "ignored": 0, "send_errors": 0}
+
+    @property
+    def privileged(self) -> bool:
+        return next(iter(self._sockets.values())).privileged
+
+    @property
+    def families(self) -> tuple[int, ...]:
+        return tuple(self._sockets)
+
+    def start(self) -> None:
+        """Attach to the running loop: readers on the sockets, the paced sender task."""
+        self._loop = loop = asyncio.get_running_loop()
+        self._refilled = loop.time()
+        for s in self._sockets.values():
+            reader = self._make_reader(s)
+            loop.add_reader(s.sock.fileno(), reader)
+            self._readers.append(reader)
+        self._sender = loop.create_task(self._send_loop(), name="pantau-icmp-sender")
+
+    # ------------------------------------------------------------------ public API
+    async def check(self, address: str, *, count: int = 1, timeout: float = 1.0,
+                    interval: float = 1.0) -> CheckResult:
+        """Send ``count`` echoes ``interval`` apart to ``address`` and wait ``timeout`` for each."""
+        future = self._running_loop().create_future()
+
+        def done(result: CheckResult) -> None:
+            if not future.done():
+                future.set_result(result)
+
+        self.submit(address, count=count, timeout=timeout, interval=interval, on_done=done)
+        return await future
+
+    async def check_many(self, addresses: Iterable[str], *, count: int = 1, timeout: float = 1.0,
+                         interval: float = 1.0) -> list[CheckResult]:
+        """Check every address at once (paced at ``pps``); results in the order of ``addresses``."""
+        addresses = list(addresses)
+        results: list[CheckResult | None] = [None] * len(addresses)
+        if not addresses:
+            return []
+        finished = self._running_loop().create_future()
+        left = len(addresses)
+
+        def done_at(index: int) -> OnDone:
+            def done(result: CheckResult) -> None:
+                nonlocal left
+                results[index] = result
+                left -= 1
+                if left == 0 and not finished.done():
+                    finished.set_result(None)
+            return done
+
+        for index, address in enumerate(addresses):
+            self.submit(address, count=count, timeout=timeout, interval=interval, on_done=done_at(index))
+        await finished
+        return results  # type: ignore[return-value]
+
+    def submit(self, address: str, *, count: int, timeout: float, interval: float, on_done: OnDone) -> None:
+        """Start a check now and call ``on_done(result)`` from the loop when it is complete.
+
+        Never raises for a per-host problem: an unresolvable name or a missing address family
+        completes the check (asynchronously) with ``received == 0`` and a reason.
+        """
+        check = _Check(address, count, timeout, interval, on_done)
+        target = _literal(address)
+        if target is None:
+            cached = self._names.get(address)
+            if cached is not None and cached[0] > self._running_loop().time():
+                target = cached[1]
+            else:
+                task = self._running_loop().create_task(self._resolve_then_enqueue(check))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                return
+        self._target(check, target)
+
+    async def aclose(self) -> None:
+        """Stop sending, drop every outstanding echo and close the sockets."""
+        if self._sender is not None:
+            self._sender.cancel()
+            await asyncio.gather(self._sender, return_exceptions=True)
+            self._sender = None
+        for task in list(self._tasks):
+            task.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for s in self._sockets.values():
+            if self._loop is not None and s.sock.fileno() >= 0:
+                self._loop.remove_reader(s.sock.fileno())
+            s.close()
+        self._pending.clear()
+        self._heap.clear()
+        self._queue.clear()
+        log.info("icmp.engine_closed", **self.stats)
+
+    # ------------------------------------------------------------------ sending
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self.start()
+        assert self._loop is not None
+        return self._loop
+
+    async def _resolve_then_enqueue(self, check: _Check) -> None:
+        loop = self._running_loop()
+        try:
+            infos = await loop.getaddrinfo(check.address, None, type=socket.SOCK_DGRAM)
+        except (OSError, UnicodeError, ValueError):
+            infos = []
+        for family, _type, _proto, _canon, sockaddr in infos:
+            if family in self._sockets:
+                host = str(sockaddr[0]).split("%", 1)[0]
+                packed = socket.inet_pton(family, host)
+                target = (family, packed, sockaddr)
+                self._names[check.address] = (loop.time() + NAME_TTL, target)
+                self._target(check, target)
+                return
+        check.failures.append("unresolvable" if not infos else "no_route")
+        check.open = 0
+        self._finish(check)
+
+    def _target(self, check: _Check, target: tuple[int, bytes, tuple]) -> None:
+        check.family, check.packed, check.dest = target
+        if check.address != target[2][0]:
+            check.resolved = target[2][0]
+        if check.family not in self._sockets:
+            check.failures.append("no_route")  # e.g. an IPv6 address on a host without IPv6
+            check.open = 0
+            self._loop.call_soon(self._finish, check)  # type: ignore[union-attr]
+            return
+        self._enqueue(check)
+
+    def _enqueue(self, check: _Check) -> None:
+        if not self._queue:
+            self._wake.set()
+        self._queue.append(check)
+
+    async def _send_loop(self) -> None:
+        loop = self._running_loop()
+        queue = self._queue
+        while True:
+            if not queue:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            now = loop.time()
+            self._tokens = min(self._burst, self._tokens + (now - self._refilled) * self.pps)
+            self._refilled = now
+            wanted = min(self._burst, len(queue))
+            if self._tokens < wanted:  # wait for a whole burst rather than waking per packet
+                await asyncio.sleep((wanted - self._tokens) / self.pps)
+                continue
+            for _ in range(int(wanted)):
+                if not self._send(queue.popleft(), now):
+                    break
+            self._tokens -= wanted
+            for reader in self._readers:  # drain replies now so the receive buffer never overflows
+                reader()
+            await asyncio.sleep(0)
+
+    def _send(self, check: _Check, now: float) -> bool:
+        """Send the next echo of ``check``; False when the socket is congested (check requeued)."""
+        s = self._sockets[check.family]
+        pending = self._pending
+        while True:
+            self._counter = counter = (self._counter + 1) & 0xFFFFFFFF
+            key = check.packed + _IDSEQ.pack(s.ident, counter & 0xFFFF)
+            if key not in pending:  # after wrap-around, skip a sequence still in flight
+                break
+        packet = packets.echo_request(check.family == socket.AF_INET6, s.ident, counter & 0xFFFF,
+                                      counter, self._padding)
+        error = None
+        for _attempt in range(2):  # a raw socket reports an earlier ICMP error on the next send: retry once
+            try:
+                s.sock.sendto(packet, check.dest)
+                error = None
+                break
+            except (BlockingIOError, InterruptedError):
+                self._queue.appendleft(check)
+                return False
+            except OSError as exc:
+                if exc.errno == errno.ENOBUFS:
+                    self._queue.appendleft(check)
+                    return False
+                error = exc
+        check.sent += 1
+        if check.sent < check.count:
+            self._loop.call_at(now + check.interval, self._enqueue, check)  # type: ignore[union-attr]
+        if error is not None:
+            self.stats["send_errors"] += 1
+            reason = "no_route" if error.errno in _NO_ROUTE else f"send_error: {error.strerror or error}"
+            self._fail(check, reason)
+            return True
+        self.stats["sent"] += 1
+        echo = (check, key, counter.to_bytes(4, "big"), now)
+        pending[key] = echo
+        deadline = now + check.timeout
+        heapq.heappush(self._heap, (deadline, counter, echo))
+        if self._timer is None or deadline < self._timer_at:
+            self._arm(deadline)
+        return True
+
+    # ------------------------------------------------------------------ receiving
+    def _make_reader(self, s: IcmpSocket) -> Callable[[], None]:
+        sock, family, loop, match = s.sock, s.family, self._loop, self._match
+        assert loop is not None
+        v6 = family == socket.AF_INET6
+        pton = socket.inet_pton
+        monotonic = time.monotonic  # the clock of loop.time(), without a method call per packet
+        if s.has_ip_header:
+            def read() -> None:
+                for _ in range(10_000):  # bounded: a flood must not starve the loop
+                    try:
+                        data = sock.recv(2048)
+                    except (BlockingIOError, InterruptedError):
+                        return
+                    except OSError:
+                        continue  # an ICMP error surfacing as a socket error; its packet follows as data
+                    parsed = packets.parse_v4(data, True, None)
+                    if parsed is not None:
+                        match(parsed, monotonic())
+            return read
+
+        def read_from() -> None:
+            if not s.privileged:
+                self._drain_error_queue(s)
+            for _ in range(10_000):
+                try:
+                    data, addr = sock.recvfrom(2048)
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError:
+                    continue
+                source = pton(family, addr[0].split("%", 1)[0])
+                parsed = packets.parse_v6(data, source) if v6 else packets.parse_v4(data, False, source)
+                if parsed is not None:
+                    match(parsed, monotonic())
+        return read_from
+
+    def _drain_error_queue(self, s: IcmpSocket) -> None:
+        """Ping sockets deliver ICMP errors about our echoes only via the error queue (RECVERR)."""
+        level, kind = ((socket.IPPROTO_IP, IP_RECVERR) if s.family == socket.AF_INET
+                       else (socket.IPPROTO_IPV6, IPV6_RECVERR))
+        for _ in range(10_000):
+            try:
+                data, ancillary, _flags, addr = s.sock.recvmsg(2048, 1024, socket.MSG_ERRQUEUE)
+            except OSError:
+                return
+            extended = next((d for lv, ty, d in ancillary if lv == level and ty == kind), b"")
+            try:
+                destination = socket.inet_pton(s.family, addr[0].split("%", 1)[0])
+            except (OSError, ValueError, IndexError, TypeError):
+                continue
+            parsed = packets.parse_error_queue(extended, data, destination)
+            if parsed is not None:
+                self._match(parsed, self._loop.time())  # type: ignore[union-attr]
+
+    def _match(self, parsed: packets.Parsed, now: float) -> None:
+        destination, idseq, token, reason = parsed
+        pending = self._pending
+        echo = pending.get(destination + idseq)
+        if echo is None or (token is None and reason is None) or (token is not None and token != echo[2]):
+            self.stats["ignored"] += 1  # late, duplicate, foreign, or a stale sequence after wrap-around
+            return
+        del pending[echo[1]]
+        check = echo[0]
+        if reason is None:
+            self.stats["replies"] += 1
+            check.rtts.append((now - echo[3]) * 1000.0)
+        else:
+            self.stats["errors"] += 1
+            check.failures.append(reason)
+        check.open -= 1
+        if check.open == 0:
+            self._finish(check)
+        if not pending:
+            self._heap.clear()  # only answered echoes are left in it
+
+    def _fail(self, check: _Check, reason: str) -> None:
+        check.failures.append(reason)
+        check.open -= 1
+        if check.open == 0:
+            self._loop.call_soon(self._finish, check)  # type: ignore[union-attr]
+
+    # ------------------------------------------------------------------ timeouts
+    def _arm(self, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_at(when, self._expire)  # type: ignore[union-attr]
+        self._timer_at = when
+
+    def _expire(self) -> None:
+        self._timer = None
+        heap, pending = self._heap, self._pending
+        now = self._loop.time()  # type: ignore[union-attr]
+        while heap and heap[0][0] <= now:
+            echo = heapq.heappop(heap)[2]
+            if pending.get(echo[1]) is not echo:
+                continue  # answered already
+            del pending[echo[1]]
+            self.stats["timeouts"] += 1
+            check = echo[0]
+            check.failures.append("timeout")
+            check.open -= 1
+            if check.open == 0:
+                self._finish(check)
+        if heap:
+            self._arm(heap[0][0])
+
+    def _finish(self, check: _Check) -> None:
+        received = len(check.rtts)
+        reason = None
+        if received == 0:
+            specific = [r for r in check.failures if r != "timeout"]
+            reason = specific[0] if specific else "timeout"
+        result = CheckResult(check.address, check.sent, received, tuple(check.rtts), reason, check.resolved)
+        try:
+            check.on_done(result)
+        except Exception as exc:  # a consumer's bug must not stop the engine
+            log.error("icmp.callback_failed", host=check.address, error=f"{type(exc).__name__}: {exc}")
+
+
+async def open_icmp_engine(*, privileged: bool | None = None, pps: int = DEFAULT_PPS) -> IcmpEngine:
+    """Open the engine: unprivileged datagram ICMP when ``privileged`` is None and allowed, raw
+    sockets otherwise. IPv6 is used when the host has it. Raises ProbeError (with the fix) when
+    ICMP is not permitted at all."""
+    sockets = [s for s in (open_family(socket.AF_INET, privileged), open_family(socket.AF_INET6, privileged))
+               if s is not None]
+    engine = IcmpEngine(sockets, pps=pps)
+    engine.start()
+    log.info("icmp.engine_opened", privileged=engine.privileged, pps=engine.pps,
+             families=[("ipv4" if f == socket.AF_INET else "ipv6") for f in engine.families],
+             ident=sockets[0].ident)
+    return engine
