@@ -121,6 +121,10 @@ async def _has_dead(box: Outbox) -> bool:
     return (await box.counts())["dead"] == 1
 
 
+async def _sent(box: Outbox, n: int) -> bool:
+    return (await box.counts())["sent"] == n
+
+
 def cfg(name: str, **kw: Any) -> NotifierConfig:
     return NotifierConfig(name=name, type="test", **kw)
 
@@ -342,6 +346,7 @@ async def test_burst_of_500_to_rate_limited_recipient(tmp_path, scale, http, pee
         for e in events:
             await box.enqueue(e, ["wa"])
         await until(lambda: len(peer.delivered_ids("6281234567890")) >= 500, timeout=8.0)
+        await until(lambda: _sent(box, 500))  # committed, and so logged
     await box.aclose()
     assert peer.delivered_ids("6281234567890") == [e.id for e in events]
     messages = peer.accepted()
@@ -430,7 +435,7 @@ async def test_unexpected_plugin_exception_is_retried_and_logged_with_type(tmp_p
     with capture_logs() as logs:
         await box.enqueue(event, ["p"])
         await until(lambda: flaky.sent == [event.id])
-        await asyncio.sleep(0.05)
+        await until(lambda: _sent(box, 1))
     await box.aclose()
     failed = [x for x in logs if x["event"] == "delivery.failed"]
     assert [x["attempt"] for x in failed] == [1, 2]
