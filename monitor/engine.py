@@ -87,7 +87,7 @@ class Engine:
             assert kind is not None  # validated by load_config
             self.notifiers[cfg.name] = kind.cls(cfg, NotifierContext(
                 http=self.http, log=structlog.get_logger("pantau.notify").bind(notifier=cfg.name),
-                settings=settings))
+                settings=settings, config_dir=self.config.source.parent if self.config.source else None))
         self.outbox = Outbox(settings.state.path, self.notifiers, {n.name: n for n in self.config.notifiers})
         await self.outbox.start()
 

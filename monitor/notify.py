@@ -17,6 +17,7 @@ Optional capabilities, discovered by attribute:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import aiohttp
@@ -82,6 +83,7 @@ class NotifierContext:
     http: aiohttp.ClientSession
     log: Any = field(default_factory=lambda: structlog.get_logger("pantau.notify"))
     settings: Any = None  # the whole validated Settings, for notifiers that need e.g. the timezone
+    config_dir: Path | None = None  # the config file's folder: relative template files resolve here
 
 
 @runtime_checkable

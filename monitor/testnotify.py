@@ -37,7 +37,8 @@ async def test_notify(config: Config, name: str, *, event_type: str = "host.down
     event = sample_event(event_type)
     failures = 0
     async with aiohttp.ClientSession() as http:
-        notifier: Any = kind.cls(cfg, NotifierContext(http=http, settings=config.settings))
+        notifier: Any = kind.cls(cfg, NotifierContext(
+            http=http, settings=config.settings, config_dir=config.source.parent if config.source else None))
         try:
             recipients = notifier.recipients(event) if hasattr(notifier, "recipients") else [None]
             if not recipients:

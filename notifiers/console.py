@@ -37,7 +37,7 @@ class ConsoleNotifier(BaseNotifier):
 
     def __init__(self, config: ConsoleConfig, context: NotifierContext):
         super().__init__(config, context)
-        self.renderer = TemplateRenderer.from_config(config, "text")
+        self.renderer = TemplateRenderer.from_config(config, "text", base_dir=context.config_dir)
 
     def _text(self, event: Event) -> str:
         if self.config.format == "json":

@@ -65,7 +65,7 @@ class TelegramNotifier(BaseNotifier):
     def __init__(self, config: TelegramConfig, context: NotifierContext):
         super().__init__(config, context)
         self.renderer = TemplateRenderer.from_config(
-            config, markup="html", base_dir=getattr(context.settings, "config_dir", None))
+            config, markup="html", base_dir=context.config_dir)
         self.last_response: dict[str, Any] | None = None
         self._progress: dict[tuple, int] = {}
 

@@ -78,7 +78,7 @@ class WhatsAppNotifier(BaseNotifier):
     def __init__(self, config: WhatsAppConfig, context: NotifierContext):
         super().__init__(config, context)
         self.renderer = TemplateRenderer.from_config(
-            config, markup="text", base_dir=getattr(context.settings, "config_dir", None))
+            config, markup="text", base_dir=context.config_dir)
         self.provider: Provider = PROVIDERS[config.provider](config, self)
         self.last_response: dict[str, Any] | None = None
 
