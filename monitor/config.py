@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,7 +23,7 @@ from .events import EVENT_TYPES
 from .notify import NotifierConfig
 from .registry import Registry, load_registry
 from .routeros.config import RouterConfig
-from .templates import MessageConfig, TemplateRenderer
+from .templates import MessageConfig, TemplateFile, TemplateRenderer
 from .types import Percent, PositiveDuration
 
 __all__ = ["Config", "HostConfig", "RouteConfig", "Settings", "load_config", "parse_config"]
@@ -82,6 +82,9 @@ class RouteConfig(_Model):
     notify: list[str] = Field(min_length=1)  # notifier names
     sources: list[str] = ["*"]  # glob patterns over the source name (host or router)
     labels: dict[str, str] = {}  # every label must match the source's labels
+    # per-route message wording: overrides the notifiers' own templates/language for this route
+    templates: dict[str, str | TemplateFile] = {}
+    language: Literal["id", "en"] | None = None
 
 
 class IcmpConfig(_Model):
@@ -127,9 +130,10 @@ class Settings(_Model):
 @dataclass(frozen=True)
 class Config:
     settings: Settings
-    notifiers: list[NotifierConfig]
+    notifiers: list[NotifierConfig]  # including the per-route variants ("tg@routes[1]")
     registry: Registry
     source: Path | None = None
+    routes: list[RouteConfig] = field(default_factory=list)  # notify names point at the variants
 
     @property
     def hosts(self) -> list[HostCheck]:
@@ -199,10 +203,44 @@ def parse_config(data: Any, *, env: Mapping[str, str] | None = None, base_dir: P
 
     notifiers = _validate_notifiers(settings, registry, problems, base_dir)
     _cross_checks(settings, notifiers, problems)
+    routes = _route_variants(settings.routes, notifiers, problems, base_dir)
     if problems:
         raise ConfigError(problems)
     settings = settings.model_copy(update={"notifiers": []})
-    return Config(settings=settings, notifiers=notifiers, registry=registry, source=source)
+    return Config(settings=settings, notifiers=notifiers, registry=registry, source=source, routes=routes)
+
+
+def _route_variants(routes: list[RouteConfig], notifiers: list[NotifierConfig], problems: list[str],
+                    base_dir: Path | None) -> list[RouteConfig]:
+    """Routes with their own templates/language get their own variant of each notifier, named
+    ``NAME@routes[i]`` (stable across restarts, so pending outbox rows still find it)."""
+    by_name = {n.name: n for n in notifiers}
+    out = []
+    for i, route in enumerate(routes):
+        if not route.templates and route.language is None:
+            out.append(route)
+            continue
+        names = []
+        for j, name in enumerate(route.notify):
+            base = by_name.get(name)
+            if base is None:
+                continue  # reported by _cross_checks
+            if not isinstance(base, MessageConfig):
+                problems.append(f"routes[{i}].notify[{j}]: notifier {name!r} ({base.type}) renders no "
+                                "message templates, so this route's templates/language cannot apply")
+                continue
+            variant = base.model_copy(update={
+                "name": f"{name}@routes[{i}]", "templates": {**base.templates, **route.templates},
+                "language": route.language or base.language})
+            try:
+                TemplateRenderer.from_config(variant, "text", base_dir=base_dir).validate(f"routes[{i}]")
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+                continue
+            notifiers.append(variant)
+            names.append(variant.name)
+        out.append(route.model_copy(update={"notify": names}))
+    return out
 
 
 def _validate_notifiers(settings: Settings, registry: Registry, problems: list[str],

@@ -57,7 +57,7 @@ class Engine:
     def __init__(self, config: Config, *, probe: Probe | None = None):
         self.config = config
         self.probe = probe
-        self.router = EventRouter(config.settings.routes)
+        self.router = EventRouter(config.routes)
         self.notifiers: dict[str, Any] = {}
         self.tasks: list[asyncio.Task[None]] = []
         self.http: aiohttp.ClientSession | None = None
