@@ -464,3 +464,45 @@ def test_invalid_rate_limit_is_a_config_error_naming_the_path(tmp_path):
         Outbox(tmp_path / "o.db", {"tg": notifier}, {})
     assert len(info.value.problems) == 1
     assert info.value.problems[0].startswith("notifiers.tg.rate_limit.per_recipient: invalid rate 'fast'")
+
+
+async def test_digest_only_groups_messages_queued_within_the_window(tmp_path, scale, http, peer):
+    """Two bursts queued 10 s apart behind an outage become two digests (window 5 s), not one,
+    and each holds exactly its own burst in order."""
+    up = asyncio.Event()
+    peer.policy = lambda payload, n: None if up.is_set() else (500, {})
+    box = outbox(tmp_path, scale, {"tg": DigestHttpNotifier(http, peer.url, recipients=["-100"])},
+                 {"tg": cfg("tg", digest=DigestConfig(after=5, window=5.0))})
+    await box.start()
+    first = [make_event(i) for i in range(8)]
+    second = [make_event(i, "host.up") for i in range(8)]
+    for e in first:
+        await box.enqueue(e, ["tg"])
+    await scale.sleep(10.0)
+    for e in second:
+        await box.enqueue(e, ["tg"])
+    up.set()
+    await until(lambda: len(peer.delivered_ids("-100")) >= 16)
+    await until(lambda: _sent(box, 16))
+    await box.aclose()
+    bodies = [r["payload"] for r in peer.accepted()]
+    assert [b["event_ids"] for b in bodies] == [[e.id for e in first], [e.id for e in second]]
+    assert all(b["digest"] for b in bodies)
+
+
+async def test_aclose_lets_an_in_flight_send_finish_within_grace(tmp_path, scale, http, peer):
+    """A send the peer answers during the grace period is recorded as sent, so it is not sent
+    again after a restart."""
+    peer.hold = asyncio.Event()
+    box = outbox(tmp_path, scale, {"gw": HttpNotifier(http, peer.url)}, {"gw": cfg("gw")})
+    await box.start()
+    await box.enqueue(make_event(1), ["gw"])
+    await until(lambda: len(peer.requests) == 1)
+    closing = asyncio.create_task(box.aclose(grace=3.0))
+    await asyncio.sleep(0.1)
+    assert not closing.done()
+    peer.hold.set()
+    await asyncio.wait_for(closing, timeout=2.0)
+    assert len(peer.accepted()) == 1
+    with OutboxStore(tmp_path / "pantau.db") as store:
+        assert store.counts() == {"pending": 0, "sent": 1, "dead": 0}
