@@ -12,8 +12,9 @@ Structure (one watcher per router):
   connection every ``poll_interval`` detects a hung link; a full resync every ``resync_interval``.
   Any error closes it; the control loop polls that menu until the listen is back.
 
-No session event is emitted while the router is down. A ``!trap`` on a print is logged and that
-menu is skipped for the round: nothing is logged out because of it. The first sync of a menu that
+No session event is emitted while the router is down. A ``!trap`` on a print of a watched menu
+(e.g. the API user lost its permission) is logged clearly and counts as a failed poll — after
+``down_after`` of them one ``router.down`` names the trap — and never logs anybody out. The first sync of a menu that
 was never synced before (empty store) is a silent baseline: pantau never replays every active user.
 """
 
@@ -134,7 +135,11 @@ class RouterWatcher:
                     try:
                         snapshots[spec.path] = await self._control.print(spec.path, proplist=spec.proplist)
                     except RouterTrap as exc:
+                        # e.g. "not enough permissions": pantau cannot see these sessions, so the
+                        # round fails (toward router.down, which tells the operator why) and,
+                        # since no snapshot was taken, nobody is logged out because of it.
                         self._log.error("router_print_trap", menu=spec.path, error=str(exc))
+                        raise RouterError(f"!trap on {spec.path}: {exc}", kind="trap") from None
             except RouterError as exc:
                 await self._close_control()
                 await self._failed(exc)
