@@ -506,3 +506,23 @@ async def test_aclose_lets_an_in_flight_send_finish_within_grace(tmp_path, scale
     assert len(peer.accepted()) == 1
     with OutboxStore(tmp_path / "pantau.db") as store:
         assert store.counts() == {"pending": 0, "sent": 1, "dead": 0}
+
+
+@pytest.mark.parametrize("rng, expected", [(lambda: 0.0, [0.5, 1.0, 2.0, 2.0, 2.0]),
+                                           (lambda: 1.0, [1.0, 2.0, 4.0, 4.0, 4.0])],
+                         ids=["jitter-low", "jitter-high"])
+async def test_backoff_doubles_with_jitter_and_is_capped(tmp_path, scale, http, peer, rng, expected):
+    """Retry delays double from backoff_initial, are capped at backoff_max, and the jitter spreads
+    them over [base/2, base]; the time between attempts at the peer follows them."""
+    peer.policy = lambda payload, n: (502, {}) if n < 5 else None
+    box = outbox(tmp_path, scale, {"gw": HttpNotifier(http, peer.url)}, {"gw": cfg("gw")},
+                 rng=rng, backoff_initial=1.0, backoff_max=4.0)
+    await box.start()
+    with capture_logs() as logs:
+        await box.enqueue(make_event(1), ["gw"])
+        await until(lambda: len(peer.accepted()) == 1, timeout=5.0)
+    await box.aclose()
+    assert [x["retry_in_s"] for x in logs if x["event"] == "delivery.failed"] == expected
+    gaps = [b["t"] - a["t"] for a, b in zip(peer.requests, peer.requests[1:], strict=False)]
+    for gap, delay in zip(gaps, expected, strict=True):
+        assert delay <= gap < delay + 2.0  # 100 ms real of slack for a loaded machine
