@@ -16,6 +16,7 @@ import asyncio
 import functools
 import random
 import re
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -134,7 +135,12 @@ class Outbox:
         if self._started:
             return
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pantau-outbox-db")
-        self._store = await self._db(OutboxStore, self._path)
+        try:
+            self._store = await self._db(OutboxStore, self._path)
+        except (sqlite3.Error, OSError) as exc:
+            self._executor.shutdown(wait=False)
+            raise ConfigError([f"state.path: cannot open the outbox database {str(self._path)!r}: "
+                               f"{type(exc).__name__}: {exc}"]) from None
         pruned = await self._db(self._store.prune, sent_before=self._clock() - self._keep_sent)
         counts = await self._db(self._store.counts)
         self._started = True
@@ -261,6 +267,8 @@ class Outbox:
                 log.warning("outbox.sweep_failed", error=f"{type(exc).__name__}: {exc}")
 
     def _wake(self, name: str, recipient: str | None) -> None:
+        if self._closing:
+            return
         key = (name, recipient)
         lane = self._lanes.get(key)
         if lane is None:

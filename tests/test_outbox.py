@@ -526,3 +526,13 @@ async def test_backoff_doubles_with_jitter_and_is_capped(tmp_path, scale, http, 
     gaps = [b["t"] - a["t"] for a, b in zip(peer.requests, peer.requests[1:], strict=False)]
     for gap, delay in zip(gaps, expected, strict=True):
         assert delay <= gap < delay + 2.0  # 100 ms real of slack for a loaded machine
+
+
+async def test_unopenable_database_is_a_config_error_naming_state_path(tmp_path, scale):
+    """A state path that cannot be opened (here: a directory) fails start() with a ConfigError
+    naming state.path instead of a raw sqlite3 traceback."""
+    (tmp_path / "pantau.db").mkdir()
+    box = outbox(tmp_path, scale, {"p": HttpNotifier(None, "http://127.0.0.1:9/unused")}, {})
+    with pytest.raises(ConfigError) as info:
+        await box.start()
+    assert info.value.problems[0].startswith("state.path: cannot open the outbox database")
