@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from http_peer import HttpPeer, Reply
+from http_peer import HttpPeer, Reply, refused_url
 
 from monitor.errors import NotifyError
 from monitor.events import Event, Source
@@ -45,3 +45,33 @@ async def test_ntfy_plugin_rejects_bad_topic_and_maps_errors(ntfy_type):
                 Event("host.up", Source("host", "a", "127.0.0.1"), {"down_for_s": 61.0}))
         await http.close()
     assert info.value.retryable is False and info.value.status == 403
+
+
+@pytest.mark.parametrize(("reply", "retryable", "retry_after"), [
+    (Reply(400, "bad"), False, None),
+    (Reply(502, "bad gateway"), True, None),
+    (Reply(429, "slow", {"Retry-After": "3"}), True, 3.0),
+    (Reply(200, {}, delay=1.0), True, None),  # slower than the 200 ms timeout
+])
+async def test_ntfy_plugin_failure_modes(ntfy_type, reply, retryable, retry_after):
+    """4xx final, 5xx retryable, 429 with Retry-After, timeout retryable."""
+    async with HttpPeer().then(reply) as peer:
+        http = aiohttp.ClientSession()
+        cfg = ntfy_type.config_model.model_validate(
+            {"name": "p", "type": "ntfy", "url": peer.url, "topic": "t", "timeout": "200ms"})
+        with pytest.raises(NotifyError) as info:
+            await ntfy_type.cls(cfg, NotifierContext(http=http)).send(
+                Event("host.down", Source("host", "a", "127.0.0.1"), {"reason": "timeout"}))
+        await http.close()
+    assert info.value.retryable is retryable and info.value.retry_after == retry_after
+
+
+async def test_ntfy_plugin_connection_refused(ntfy_type):
+    """Nothing listening at the server URL: a retryable NotifyError."""
+    http = aiohttp.ClientSession()
+    cfg = ntfy_type.config_model.model_validate({"name": "p", "type": "ntfy", "url": refused_url(), "topic": "t"})
+    with pytest.raises(NotifyError) as info:
+        await ntfy_type.cls(cfg, NotifierContext(http=http)).send(
+            Event("host.up", Source("host", "a", "127.0.0.1"), {"down_for_s": 5.0}))
+    await http.close()
+    assert info.value.retryable
