@@ -22,6 +22,7 @@ import pytest
 from monitor.errors import ProbeError
 from monitor.icmp import packets
 from monitor.icmp.engine import IcmpEngine, open_icmp_engine
+from monitor.icmp.scheduler import IcmpScheduler
 from monitor.icmp.sockets import open_family, open_icmp_socket
 from tests.nethost import NetnsHost, netns_available
 
@@ -103,6 +104,27 @@ async def test_hosts_taken_down_mid_run_are_reported_down_and_the_rest_stay_up(h
         if after[1].received:
             break
     assert [r.received for r in after] == [1, 1, 1]
+
+
+async def test_scheduler_reports_a_host_down_mid_run_and_keeps_the_rest_up(hosts, engine):
+    """Under the interval scheduler, a namespace host taken down yields only failed results after
+    the change while the other hosts, and loopback ones alongside, keep answering."""
+    loop = asyncio.get_running_loop()
+    log: list[tuple[float, object, int]] = []
+    scheduler = IcmpScheduler(engine, lambda key, r: log.append((loop.time(), key, r.received)), tick=0.01)
+    targets = {i: h.address for i, h in enumerate(hosts)} | {"lo": "127.0.0.9"}
+    for key, address in targets.items():
+        scheduler.add(key, address, interval=0.1, timeout=0.08)
+    await asyncio.sleep(0.35)
+    hosts[2].down()
+    went_down = loop.time()
+    await asyncio.sleep(0.5)
+    await scheduler.aclose()
+    after = [(key, ok) for at, key, ok in log if at > went_down + 0.1]
+    assert {key for key, _ in after} == set(targets)
+    assert all(ok == 0 for key, ok in after if key == 2)
+    assert all(ok == 1 for key, ok in after if key != 2)
+    assert all(ok == 1 for at, key, ok in log if at < went_down)
 
 
 async def test_real_unreachable_prohibited_and_no_route(hosts, engine):

@@ -40,7 +40,7 @@ class _Check:
     """One check of one address: ``count`` echoes, each answered, failed or timed out."""
 
     __slots__ = ("address", "resolved", "family", "packed", "dest", "count", "timeout", "interval",
-                 "sent", "open", "rtts", "failures", "on_done")
+                 "sent", "open", "outcomes", "on_done")
 
     def __init__(self, address: str, count: int, timeout: float, interval: float, on_done: OnDone):
         self.address = address
@@ -48,13 +48,12 @@ class _Check:
         self.family = socket.AF_INET
         self.packed = b""
         self.dest: tuple = ()
-        self.count = max(1, count)
+        self.count = count
         self.timeout = timeout
         self.interval = interval
         self.sent = 0
-        self.open = self.count
-        self.rtts: list[float] = []
-        self.failures: list[str] = []
+        self.open = count
+        self.outcomes: tuple[float | str, ...] = ()  # an RTT in ms or a failure reason per echo
         self.on_done = on_done
 
 
@@ -161,7 +160,7 @@ class IcmpEngine:
         Never raises for a per-host problem: an unresolvable name or a missing address family
         completes the check (asynchronously) with ``received == 0`` and a reason.
         """
-        check = _Check(address, count, timeout, interval, on_done)
+        check = _Check(address, max(1, int(count)), timeout, interval, on_done)
         target = _literal(address)
         if target is None:
             cached = self._names.get(address)
@@ -215,7 +214,7 @@ class IcmpEngine:
                 self._names[check.address] = (loop.time() + NAME_TTL, target)
                 self._target(check, target)
                 return
-        check.failures.append("unresolvable" if not infos else "no_route")
+        check.outcomes = ("unresolvable" if not infos else "no_route",)
         check.open = 0
         self._finish(check)
 
@@ -224,7 +223,7 @@ class IcmpEngine:
         if check.address != target[2][0]:
             check.resolved = target[2][0]
         if check.family not in self._sockets:
-            check.failures.append("no_route")  # e.g. an IPv6 address on a host without IPv6
+            check.outcomes = ("no_route",)  # e.g. an IPv6 address on a host without IPv6
             check.open = 0
             self._loop.call_soon(self._finish, check)  # type: ignore[union-attr]
             return
@@ -270,19 +269,19 @@ class IcmpEngine:
         packet = packets.echo_request(check.family == socket.AF_INET6, s.ident, counter & 0xFFFF,
                                       counter, self._padding)
         error = None
-        for _attempt in range(2):  # a raw socket reports an earlier ICMP error on the next send: retry once
-            try:
-                s.sock.sendto(packet, check.dest)
-                error = None
-                break
-            except (BlockingIOError, InterruptedError):
+        try:
+            s.sock.sendto(packet, check.dest)
+        except (BlockingIOError, InterruptedError):
+            self._queue.appendleft(check)
+            return False
+        except OSError as exc:
+            if exc.errno == errno.ENOBUFS:
                 self._queue.appendleft(check)
                 return False
-            except OSError as exc:
-                if exc.errno == errno.ENOBUFS:
-                    self._queue.appendleft(check)
-                    return False
-                error = exc
+            try:  # a raw socket reports an earlier ICMP error on the next send: retry once
+                s.sock.sendto(packet, check.dest)
+            except OSError as again:
+                error = again
         check.sent += 1
         if check.sent < check.count:
             self._loop.call_at(now + check.interval, self._enqueue, check)  # type: ignore[union-attr]
@@ -308,6 +307,8 @@ class IcmpEngine:
         pton = socket.inet_pton
         monotonic = time.monotonic  # the clock of loop.time(), without a method call per packet
         if s.has_ip_header:
+            pending, stats, reply = self._pending, self.stats, self._reply
+
             def read() -> None:
                 for _ in range(10_000):  # bounded: a flood must not starve the loop
                     try:
@@ -316,6 +317,14 @@ class IcmpEngine:
                         return
                     except OSError:
                         continue  # an ICMP error surfacing as a socket error; its packet follows as data
+                    start = (data[0] & 0x0F) << 2
+                    if data[start] == packets.ECHO_REPLY_V4 and len(data) >= start + 12:  # fast path
+                        echo = pending.get(data[12:16] + data[start + 4:start + 8])
+                        if echo is not None and echo[2] == data[start + 8:start + 12]:
+                            reply(echo, monotonic())
+                        else:
+                            stats["ignored"] += 1
+                        continue
                     parsed = packets.parse_v4(data, True, None)
                     if parsed is not None:
                         match(parsed, monotonic())
@@ -362,14 +371,26 @@ class IcmpEngine:
         if echo is None or (token is None and reason is None) or (token is not None and token != echo[2]):
             self.stats["ignored"] += 1  # late, duplicate, foreign, or a stale sequence after wrap-around
             return
+        if reason is None:
+            self._reply(echo, now)
+            return
         del pending[echo[1]]
         check = echo[0]
-        if reason is None:
-            self.stats["replies"] += 1
-            check.rtts.append((now - echo[3]) * 1000.0)
-        else:
-            self.stats["errors"] += 1
-            check.failures.append(reason)
+        self.stats["errors"] += 1
+        check.outcomes += (reason,)
+        check.open -= 1
+        if check.open == 0:
+            self._finish(check)
+        if not pending:
+            self._heap.clear()  # only answered echoes are left in it
+
+    def _reply(self, echo: tuple, now: float) -> None:
+        """The echo reply to ``echo`` arrived at ``now``."""
+        pending = self._pending
+        del pending[echo[1]]
+        self.stats["replies"] += 1
+        check = echo[0]
+        check.outcomes += ((now - echo[3]) * 1000.0,)
         check.open -= 1
         if check.open == 0:
             self._finish(check)
@@ -377,7 +398,7 @@ class IcmpEngine:
             self._heap.clear()  # only answered echoes are left in it
 
     def _fail(self, check: _Check, reason: str) -> None:
-        check.failures.append(reason)
+        check.outcomes += (reason,)
         check.open -= 1
         if check.open == 0:
             self._loop.call_soon(self._finish, check)  # type: ignore[union-attr]
@@ -400,7 +421,7 @@ class IcmpEngine:
             del pending[echo[1]]
             self.stats["timeouts"] += 1
             check = echo[0]
-            check.failures.append("timeout")
+            check.outcomes += ("timeout",)
             check.open -= 1
             if check.open == 0:
                 self._finish(check)
@@ -408,12 +429,17 @@ class IcmpEngine:
             self._arm(heap[0][0])
 
     def _finish(self, check: _Check) -> None:
-        received = len(check.rtts)
-        reason = None
-        if received == 0:
-            specific = [r for r in check.failures if r != "timeout"]
-            reason = specific[0] if specific else "timeout"
-        result = CheckResult(check.address, check.sent, received, tuple(check.rtts), reason, check.resolved)
+        outcomes = check.outcomes
+        if len(outcomes) == 1 and outcomes[0].__class__ is float:  # the common case: one echo, answered
+            rtts = outcomes
+        else:
+            rtts = tuple(o for o in outcomes if o.__class__ is float)
+        if rtts:  # lost echoes besides replies are not a failed check: ``loss`` says how many
+            result = CheckResult(check.address, check.sent, len(rtts), rtts, None, check.resolved)  # type: ignore[arg-type]
+        else:
+            specific = [o for o in outcomes if o != "timeout"]
+            result = CheckResult(check.address, check.sent, 0, (), str(specific[0]) if specific else "timeout",
+                                 check.resolved)
         try:
             check.on_done(result)
         except Exception as exc:  # a consumer's bug must not stop the engine

@@ -1,0 +1,145 @@
+"""Ping N loopback hosts (127.1.x.y) once with pantau's engine, fping and icmplib; compare the cost.
+
+    python benchmarks/icmp_sweep.py 10000 [--pps 100000] [--icmplib-concurrency 500] [--timeout 1]
+
+Each tool runs in its own child process, so wall time, CPU seconds (user + system, from wait4) and
+peak RSS are the child's alone. For pantau two CPU figures are printed: the whole process (Python
+start-up and imports included) and the sweep itself (measured inside the process around
+``check_many``). Not part of the test suite; needs root or ping_group_range for ICMP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def loopback_hosts(n: int) -> list[str]:
+    if n > 250 * 256:
+        raise SystemExit("at most 64,000 hosts (127.1.0.1 .. 127.1.255.250)")
+    return [f"127.1.{i // 250}.{i % 250 + 1}" for i in range(n)]
+
+
+# ---------------------------------------------------------------------------- workers (child side)
+def worker_pantau(n: int, pps: int, timeout: float) -> dict:
+    import asyncio
+
+    from monitor.icmp.engine import open_icmp_engine
+
+    async def sweep() -> dict:
+        engine = await open_icmp_engine(pps=pps)
+        hosts = loopback_hosts(n)
+        cpu, wall = time.process_time(), time.perf_counter()
+        results = await engine.check_many(hosts, count=1, timeout=timeout)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        stats = dict(engine.stats)
+        await engine.aclose()
+        return {"alive": sum(1 for r in results if r.received), "sweep_cpu": cpu, "sweep_wall": wall,
+                "mode": "raw" if engine.privileged else "datagram", "stats": stats}
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))  # warnings off the bench
+    return asyncio.run(sweep())
+
+
+def worker_icmplib(n: int, concurrency: int, timeout: float) -> dict:
+    import asyncio
+
+    from icmplib import async_multiping
+
+    hosts = loopback_hosts(n)
+    cpu, wall = time.process_time(), time.perf_counter()
+    results = asyncio.run(async_multiping(hosts, count=1, timeout=timeout, concurrent_tasks=concurrency,
+                                          privileged=os.geteuid() == 0))
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    return {"alive": sum(1 for h in results if h.is_alive), "sweep_cpu": cpu, "sweep_wall": wall}
+
+
+# ---------------------------------------------------------------------------- parent side
+def measure(argv: list[str], *, stdin_path: str | None = None) -> tuple[float, float, int, str]:
+    """Run ``argv``; return (wall s, CPU s user+sys, peak RSS MB, stdout)."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode()
+    if proc.returncode not in (0, 1):  # fping exits 1 when some host is unreachable
+        raise SystemExit(f"{argv[0]} failed with exit code {proc.returncode}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, text
+
+
+def run_fping(n: int, timeout: float) -> dict | None:
+    fping = shutil.which("fping")
+    if fping is None:
+        return None
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("\n".join(loopback_hosts(n)) + "\n")
+    try:
+        # -i 0: no gap between packets to different hosts, -r 0: no retries, -a: print alive hosts
+        wall, cpu, rss, out = measure([fping, "-a", "-q", "-i", "0", "-r", "0", "-t", str(int(timeout * 1000)),
+                                       "-f", f.name])
+    finally:
+        os.unlink(f.name)
+    return {"tool": "fping", "wall": wall, "cpu": cpu, "rss_mb": rss, "alive": len(out.split())}
+
+
+def run_python(kind: str, n: int, extra: list[str]) -> dict:
+    wall, cpu, rss, out = measure([sys.executable, __file__, "--worker", kind, str(n), *extra])
+    data = json.loads(out.strip().splitlines()[-1])
+    return {"tool": kind, "wall": wall, "cpu": cpu, "rss_mb": rss, **data}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("n", type=int)
+    parser.add_argument("--pps", type=int, default=100_000, help="pantau's send rate (default 100000)")
+    parser.add_argument("--timeout", type=float, default=1.0)
+    parser.add_argument("--icmplib-concurrency", type=int, default=500)
+    parser.add_argument("--skip", action="append", default=[], choices=["fping", "icmplib"])
+    parser.add_argument("--worker", choices=["pantau", "icmplib"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.worker == "pantau":
+        print(json.dumps(worker_pantau(args.n, args.pps, args.timeout)))
+        return
+    if args.worker == "icmplib":
+        print(json.dumps(worker_icmplib(args.n, args.icmplib_concurrency, args.timeout)))
+        return
+
+    rows = [run_python("pantau", args.n, ["--pps", str(args.pps), "--timeout", str(args.timeout)])]
+    fping = None if "fping" in args.skip else run_fping(args.n, args.timeout)
+    if fping is not None:
+        rows.append(fping)
+    if "icmplib" not in args.skip:
+        rows.append(run_python("icmplib", args.n, ["--icmplib-concurrency", str(args.icmplib_concurrency),
+                                                   "--timeout", str(args.timeout)]))
+    print(f"{args.n} loopback hosts, one echo each, timeout {args.timeout:g}s, {os.cpu_count()} CPUs")
+    print(f"{'tool':<22}{'wall s':>9}{'CPU s':>9}{'sweep CPU s':>13}{'peak RSS MB':>13}{'alive':>9}")
+    for row in rows:
+        label = row["tool"] + (f" (c={args.icmplib_concurrency})" if row["tool"] == "icmplib" else "")
+        sweep = f"{row['sweep_cpu']:.3f}" if "sweep_cpu" in row else "-"
+        print(f"{label:<22}{row['wall']:>9.3f}{row['cpu']:>9.3f}{sweep:>13}{row['rss_mb']:>13}"
+              f"{row['alive']:>6}/{args.n}")
+    pantau = rows[0]
+    print(f"pantau mode: {pantau['mode']}, engine stats: {pantau['stats']}")
+    if fping is not None and fping["cpu"] > 0:
+        print(f"pantau CPU / fping CPU: sweep {pantau['sweep_cpu'] / fping['cpu']:.2f}x, "
+              f"whole process {pantau['cpu'] / fping['cpu']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Checking thousands of hosts on their intervals without a task (and its wake-ups) per host.
+
+Each host is checked every ``interval`` seconds at a fixed rate from a random offset within its
+interval, so the checks of many hosts spread evenly instead of arriving in bursts. One loop timer
+ticks every ``tick`` seconds and hands every host that has come due to the engine in one batch: at
+10,000 hosts and a 10 s interval that is 20 wake-ups a second carrying 50 checks each, where one
+task per host costs two wake-ups per check. A host whose previous check is still running skips the
+slot (no pile-up when ``timeout`` exceeds ``interval``). Results come back through
+``on_result(key, result)``, called from the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import random
+from collections.abc import Callable, Hashable
+
+import structlog
+
+from ..probe import CheckResult
+from .engine import IcmpEngine
+
+log = structlog.get_logger("pantau.icmp")
+
+OnResult = Callable[[Hashable, CheckResult], None]
+
+
+class _Host:
+    __slots__ = ("key", "address", "interval", "count", "timeout", "echo_interval", "due", "busy", "removed",
+                 "done")
+
+    def __init__(self, key: Hashable, address: str, interval: float, count: int, timeout: float,
+                 echo_interval: float, due: float):
+        self.key = key
+        self.address = address
+        self.interval = interval
+        self.count = count
+        self.timeout = timeout
+        self.echo_interval = echo_interval
+        self.due = due
+        self.busy = False
+        self.removed = False
+        self.done: Callable[[CheckResult], None] | None = None
+
+
+class IcmpScheduler:
+    """Runs every added host's check on its interval through ``engine``; see the module docstring."""
+
+    def __init__(self, engine: IcmpEngine, on_result: OnResult, *, tick: float = 0.05,
+                 rng: Callable[[], float] = random.random):
+        self.engine = engine
+        self.on_result = on_result
+        self.tick = tick
+        self.rng = rng
+        self._hosts: dict[Hashable, _Host] = {}
+        self._heap: list[tuple[float, int, _Host]] = []
+        self._order = itertools.count()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self.skipped = 0  # slots skipped because the host's previous check was still running
+
+    def __len__(self) -> int:
+        return len(self._hosts)
+
+    def add(self, key: Hashable, address: str, *, interval: float, count: int = 1, timeout: float = 1.0,
+            echo_interval: float = 0.2, first_in: float | None = None) -> None:
+        """Check ``address`` every ``interval`` s; the first check after ``first_in`` s (default: a
+        random offset within the interval). Adding an existing key replaces that host."""
+        if interval <= 0:
+            raise ValueError("interval must be greater than 0")
+        loop = self._running_loop()
+        self.remove(key)
+        delay = self.rng() * interval if first_in is None else first_in
+        host = _Host(key, address, interval, max(1, count), timeout, echo_interval, loop.time() + delay)
+        host.done = lambda result: self._done(host, result)
+        self._hosts[key] = host
+        heapq.heappush(self._heap, (host.due, next(self._order), host))
+        if self._timer is None or host.due < self._timer_at:
+            self._arm(max(host.due, loop.time()))
+
+    def remove(self, key: Hashable) -> None:
+        """Stop checking ``key``; a check in flight finishes but its result is not reported."""
+        host = self._hosts.pop(key, None)
+        if host is not None:
+            host.removed = True
+
+    async def aclose(self) -> None:
+        """Stop scheduling (the engine stays open; close it separately)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for host in self._hosts.values():
+            host.removed = True
+        self._hosts.clear()
+        self._heap.clear()
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
+
+    def _fire(self) -> None:
+        self._timer = None
+        loop = self._loop
+        assert loop is not None
+        now = loop.time()
+        heap, submit = self._heap, self.engine.submit
+        while heap and heap[0][0] <= now:
+            host = heapq.heappop(heap)[2]
+            if host.removed:
+                continue
+            if host.busy:
+                self.skipped += 1
+            else:
+                host.busy = True
+                submit(host.address, count=host.count, timeout=host.timeout, interval=host.echo_interval,
+                       on_done=host.done)  # type: ignore[arg-type]
+            host.due += host.interval
+            if host.due <= now:  # we fell behind (loop stalled): skip missed slots, keep the phase
+                host.due += host.interval * (int((now - host.due) / host.interval) + 1)
+            heapq.heappush(heap, (host.due, next(self._order), host))
+        if heap:
+            self._arm(max(heap[0][0], now + self.tick))
+
+    def _arm(self, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._running_loop().call_at(when, self._fire)
+        self._timer_at = when
+
+    def _done(self, host: _Host, result: CheckResult) -> None:
+        host.busy = False
+        if host.removed:
+            return
+        try:
+            self.on_result(host.key, result)
+        except Exception as exc:  # a consumer's bug must not stop the schedule
+            log.error("icmp.on_result_failed", host=str(host.key), error=f"{type(exc).__name__}: {exc}")
