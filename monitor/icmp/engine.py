@@ -97,6 +97,8 @@ class IcmpEngine:
         self._tasks: set[asyncio.Task] = set()
         self._sender: asyncio.Task | None = None
         self._readers: list[Callable[[], None]] = []
+        self._unread = 0  # echoes sent since the sockets were last read
+        self._reading = False
         self.stats = {"sent": 0, "replies": 0, "errors": 0, "timeouts": 0, "ignored": 0, "send_errors": 0}
 
     @property
@@ -230,9 +232,18 @@ class IcmpEngine:
         self._enqueue(check)
 
     def _enqueue(self, check: _Check) -> None:
-        if not self._queue:
+        queue = self._queue
+        if not queue:
+            # Nothing waiting and the pace allows it: send right here, without waking the sender task.
+            now = self._loop.time()  # type: ignore[union-attr]
+            self._tokens = min(self._burst, self._tokens + (now - self._refilled) * self.pps)
+            self._refilled = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                self._send(check, now)  # when congested, it requeues the check and wakes the sender
+                return
             self._wake.set()
-        self._queue.append(check)
+        queue.append(check)
 
     async def _send_loop(self) -> None:
         loop = self._running_loop()
@@ -249,13 +260,26 @@ class IcmpEngine:
             if self._tokens < wanted:  # wait for a whole burst rather than waking per packet
                 await asyncio.sleep((wanted - self._tokens) / self.pps)
                 continue
+            self._tokens -= wanted
+            congested = False
             for _ in range(int(wanted)):
                 if not self._send(queue.popleft(), now):
+                    congested = True
                     break
-            self._tokens -= wanted
-            for reader in self._readers:  # drain replies now so the receive buffer never overflows
+            self._drain()
+            await asyncio.sleep(0.001 if congested else 0)
+
+    def _drain(self) -> None:
+        """Read what has arrived now, so a burst of replies cannot overflow the receive buffer."""
+        if self._reading:  # called back from inside a reader (a consumer submitting from on_done)
+            return
+        self._unread = 0
+        self._reading = True
+        try:
+            for reader in self._readers:
                 reader()
-            await asyncio.sleep(0)
+        finally:
+            self._reading = False
 
     def _send(self, check: _Check, now: float) -> bool:
         """Send the next echo of ``check``; False when the socket is congested (check requeued)."""
@@ -272,11 +296,11 @@ class IcmpEngine:
         try:
             s.sock.sendto(packet, check.dest)
         except (BlockingIOError, InterruptedError):
-            self._queue.appendleft(check)
+            self._undo_send(check)
             return False
         except OSError as exc:
             if exc.errno == errno.ENOBUFS:
-                self._queue.appendleft(check)
+                self._undo_send(check)
                 return False
             try:  # a raw socket reports an earlier ICMP error on the next send: retry once
                 s.sock.sendto(packet, check.dest)
@@ -297,7 +321,15 @@ class IcmpEngine:
         heapq.heappush(self._heap, (deadline, counter, echo))
         if self._timer is None or deadline < self._timer_at:
             self._arm(deadline)
+        self._unread += 1
+        if self._unread >= 64:  # on loopback the replies are already queued: read before they overflow
+            self._drain()
         return True
+
+    def _undo_send(self, check: _Check) -> None:
+        """The socket is congested: put the check back in front and let the sender retry later."""
+        self._queue.appendleft(check)
+        self._wake.set()
 
     # ------------------------------------------------------------------ receiving
     def _make_reader(self, s: IcmpSocket) -> Callable[[], None]:
@@ -310,6 +342,7 @@ class IcmpEngine:
             pending, stats, reply = self._pending, self.stats, self._reply
 
             def read() -> None:
+                self._unread = 0
                 for _ in range(10_000):  # bounded: a flood must not starve the loop
                     try:
                         data = sock.recv(2048)
@@ -331,6 +364,7 @@ class IcmpEngine:
             return read
 
         def read_from() -> None:
+            self._unread = 0
             if not s.privileged:
                 self._drain_error_queue(s)
             for _ in range(10_000):
