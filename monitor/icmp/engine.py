@@ -14,15 +14,17 @@ import errno
 import heapq
 import socket
 import struct
-import time
 from collections import deque
 from collections.abc import Callable, Iterable
 
 import structlog
 
+from ..errors import ProbeError
 from ..probe import CheckResult
 from . import packets
-from .sockets import IP_RECVERR, IPV6_RECVERR, IcmpSocket, open_family
+from .checks import Check, Echo, OnDone, literal_target
+from .receive import make_reader
+from .sockets import IcmpSocket, open_family
 
 log = structlog.get_logger("pantau.icmp")
 
@@ -31,46 +33,6 @@ NAME_TTL = 60.0  # seconds a resolved name is reused before resolving again
 _IDSEQ = struct.Struct("!HH")
 _NO_ROUTE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EHOSTDOWN, errno.EACCES, errno.EINVAL,
              errno.EADDRNOTAVAIL, errno.ENETDOWN}
-
-OnDone = Callable[[CheckResult], None]
-_pton = socket.inet_pton
-
-
-class _Check:
-    """One check of one address: ``count`` echoes, each answered, failed or timed out."""
-
-    __slots__ = ("address", "resolved", "family", "packed", "dest", "count", "timeout", "interval",
-                 "sent", "open", "outcomes", "on_done")
-
-    def __init__(self, address: str, count: int, timeout: float, interval: float, on_done: OnDone):
-        self.address = address
-        self.resolved: str | None = None
-        self.family = socket.AF_INET
-        self.packed = b""
-        self.dest: tuple = ()
-        self.count = count
-        self.timeout = timeout
-        self.interval = interval
-        self.sent = 0
-        self.open = count
-        self.outcomes: tuple[float | str, ...] = ()  # an RTT in ms or a failure reason per echo
-        self.on_done = on_done
-
-
-# An echo in flight: (check, key, token, sent_at). It is pending while ``_pending[key] is echo``.
-_Echo = tuple
-
-
-def _literal(address: str) -> tuple[int, bytes, tuple] | None:
-    """(family, packed address, sockaddr) for an IP literal, None for a name."""
-    try:
-        return socket.AF_INET, _pton(socket.AF_INET, address), (address, 0)
-    except OSError:
-        pass
-    try:
-        return socket.AF_INET6, _pton(socket.AF_INET6, address), (address, 0, 0, 0)
-    except (OSError, ValueError):
-        return None
 
 
 class IcmpEngine:
@@ -85,10 +47,10 @@ class IcmpEngine:
         self._tokens = self._burst
         self._refilled = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: deque[_Check] = deque()
+        self._queue: deque[Check] = deque()
         self._wake = asyncio.Event()
-        self._pending: dict[bytes, _Echo] = {}
-        self._heap: list[tuple[float, int, _Echo]] = []
+        self._pending: dict[bytes, Echo] = {}
+        self._heap: list[tuple[float, int, Echo]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._counter = 0  # unwrapped send counter: sequence = counter & 0xFFFF, token = counter
@@ -114,7 +76,7 @@ class IcmpEngine:
         self._loop = loop = asyncio.get_running_loop()
         self._refilled = loop.time()
         for s in self._sockets.values():
-            reader = self._make_reader(s)
+            reader = make_reader(self, s)
             loop.add_reader(s.sock.fileno(), reader)
             self._readers.append(reader)
         self._sender = loop.create_task(self._send_loop(), name="pantau-icmp-sender")
@@ -162,8 +124,8 @@ class IcmpEngine:
         Never raises for a per-host problem: an unresolvable name or a missing address family
         completes the check (asynchronously) with ``received == 0`` and a reason.
         """
-        check = _Check(address, max(1, int(count)), timeout, interval, on_done)
-        target = _literal(address)
+        check = Check(address, max(1, int(count)), timeout, interval, on_done)
+        target = literal_target(address)
         if target is None:
             cached = self._names.get(address)
             if cached is not None and cached[0] > self._running_loop().time():
@@ -202,7 +164,7 @@ class IcmpEngine:
         assert self._loop is not None
         return self._loop
 
-    async def _resolve_then_enqueue(self, check: _Check) -> None:
+    async def _resolve_then_enqueue(self, check: Check) -> None:
         loop = self._running_loop()
         try:
             infos = await loop.getaddrinfo(check.address, None, type=socket.SOCK_DGRAM)
@@ -220,7 +182,7 @@ class IcmpEngine:
         check.open = 0
         self._finish(check)
 
-    def _target(self, check: _Check, target: tuple[int, bytes, tuple]) -> None:
+    def _target(self, check: Check, target: tuple[int, bytes, tuple]) -> None:
         check.family, check.packed, check.dest = target
         if check.address != target[2][0]:
             check.resolved = target[2][0]
@@ -231,7 +193,7 @@ class IcmpEngine:
             return
         self._enqueue(check)
 
-    def _enqueue(self, check: _Check) -> None:
+    def _enqueue(self, check: Check) -> None:
         queue = self._queue
         if not queue:
             # Nothing waiting and the pace allows it: send right here, without waking the sender task.
@@ -281,7 +243,7 @@ class IcmpEngine:
         finally:
             self._reading = False
 
-    def _send(self, check: _Check, now: float) -> bool:
+    def _send(self, check: Check, now: float) -> bool:
         """Send the next echo of ``check``; False when the socket is congested (check requeued)."""
         s = self._sockets[check.family]
         pending = self._pending
@@ -326,78 +288,12 @@ class IcmpEngine:
             self._drain()
         return True
 
-    def _undo_send(self, check: _Check) -> None:
+    def _undo_send(self, check: Check) -> None:
         """The socket is congested: put the check back in front and let the sender retry later."""
         self._queue.appendleft(check)
         self._wake.set()
 
     # ------------------------------------------------------------------ receiving
-    def _make_reader(self, s: IcmpSocket) -> Callable[[], None]:
-        sock, family, loop, match = s.sock, s.family, self._loop, self._match
-        assert loop is not None
-        v6 = family == socket.AF_INET6
-        pton = socket.inet_pton
-        monotonic = time.monotonic  # the clock of loop.time(), without a method call per packet
-        if s.has_ip_header:
-            pending, stats, reply = self._pending, self.stats, self._reply
-
-            def read() -> None:
-                self._unread = 0
-                for _ in range(10_000):  # bounded: a flood must not starve the loop
-                    try:
-                        data = sock.recv(2048)
-                    except (BlockingIOError, InterruptedError):
-                        return
-                    except OSError:
-                        continue  # an ICMP error surfacing as a socket error; its packet follows as data
-                    start = (data[0] & 0x0F) << 2
-                    if data[start] == packets.ECHO_REPLY_V4 and len(data) >= start + 12:  # fast path
-                        echo = pending.get(data[12:16] + data[start + 4:start + 8])
-                        if echo is not None and echo[2] == data[start + 8:start + 12]:
-                            reply(echo, monotonic())
-                        else:
-                            stats["ignored"] += 1
-                        continue
-                    parsed = packets.parse_v4(data, True, None)
-                    if parsed is not None:
-                        match(parsed, monotonic())
-            return read
-
-        def read_from() -> None:
-            self._unread = 0
-            if not s.privileged:
-                self._drain_error_queue(s)
-            for _ in range(10_000):
-                try:
-                    data, addr = sock.recvfrom(2048)
-                except (BlockingIOError, InterruptedError):
-                    return
-                except OSError:
-                    continue
-                source = pton(family, addr[0].split("%", 1)[0])
-                parsed = packets.parse_v6(data, source) if v6 else packets.parse_v4(data, False, source)
-                if parsed is not None:
-                    match(parsed, monotonic())
-        return read_from
-
-    def _drain_error_queue(self, s: IcmpSocket) -> None:
-        """Ping sockets deliver ICMP errors about our echoes only via the error queue (RECVERR)."""
-        level, kind = ((socket.IPPROTO_IP, IP_RECVERR) if s.family == socket.AF_INET
-                       else (socket.IPPROTO_IPV6, IPV6_RECVERR))
-        for _ in range(10_000):
-            try:
-                data, ancillary, _flags, addr = s.sock.recvmsg(2048, 1024, socket.MSG_ERRQUEUE)
-            except OSError:
-                return
-            extended = next((d for lv, ty, d in ancillary if lv == level and ty == kind), b"")
-            try:
-                destination = socket.inet_pton(s.family, addr[0].split("%", 1)[0])
-            except (OSError, ValueError, IndexError, TypeError):
-                continue
-            parsed = packets.parse_error_queue(extended, data, destination)
-            if parsed is not None:
-                self._match(parsed, self._loop.time())  # type: ignore[union-attr]
-
     def _match(self, parsed: packets.Parsed, now: float) -> None:
         destination, idseq, token, reason = parsed
         pending = self._pending
@@ -431,7 +327,7 @@ class IcmpEngine:
         if not pending:
             self._heap.clear()  # only answered echoes are left in it
 
-    def _fail(self, check: _Check, reason: str) -> None:
+    def _fail(self, check: Check, reason: str) -> None:
         check.outcomes += (reason,)
         check.open -= 1
         if check.open == 0:
@@ -462,23 +358,11 @@ class IcmpEngine:
         if heap:
             self._arm(heap[0][0])
 
-    def _finish(self, check: _Check) -> None:
-        outcomes = check.outcomes
-        if len(outcomes) == 1 and outcomes[0].__class__ is float:  # the common case: one echo, answered
-            rtts = outcomes
-        else:
-            rtts = tuple(o for o in outcomes if o.__class__ is float)
-        if rtts:  # lost echoes besides replies are not a failed check: ``loss`` says how many
-            result = CheckResult(check.address, check.sent, len(rtts), rtts, None, check.resolved)  # type: ignore[arg-type]
-        else:
-            specific = [o for o in outcomes if o != "timeout"]
-            result = CheckResult(check.address, check.sent, 0, (), str(specific[0]) if specific else "timeout",
-                                 check.resolved)
+    def _finish(self, check: Check) -> None:
         try:
-            check.on_done(result)
+            check.on_done(check.result())
         except Exception as exc:  # a consumer's bug must not stop the engine
             log.error("icmp.callback_failed", host=check.address, error=f"{type(exc).__name__}: {exc}")
-
 
 async def open_icmp_engine(*, privileged: bool | None = None, pps: int = DEFAULT_PPS) -> IcmpEngine:
     """Open the engine: unprivileged datagram ICMP when ``privileged`` is None and allowed, raw
@@ -486,6 +370,8 @@ async def open_icmp_engine(*, privileged: bool | None = None, pps: int = DEFAULT
     ICMP is not permitted at all."""
     sockets = [s for s in (open_family(socket.AF_INET, privileged), open_family(socket.AF_INET6, privileged))
                if s is not None]
+    if not sockets:
+        raise ProbeError("cannot open an ICMP socket: this host has neither IPv4 nor IPv6")
     engine = IcmpEngine(sockets, pps=pps)
     engine.start()
     log.info("icmp.engine_opened", privileged=engine.privileged, pps=engine.pps,
