@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections.abc import Hashable
 from typing import Any
 
 import aiohttp
@@ -15,11 +17,13 @@ import structlog
 
 from .config import Config
 from .events import Event
-from .hosts import HostMonitor
+from .hosts import HostMonitor, echo_interval
+from .icmp.engine import IcmpEngine
+from .icmp.scheduler import IcmpScheduler
 from .logs import register_secrets
 from .notify import NotifierContext
 from .outbox import Outbox
-from .probe import Probe
+from .probe import CheckResult, Probe
 from .probes import open_probe
 from .routeros.store import RouterStore
 from .routeros.watcher import RouterWatcher
@@ -66,6 +70,56 @@ class Engine:
         self.session_store: RouterStore | None = None
         self.emitted: list[Event] = []  # the last few events, for `pantau demo` and tests
         self._own_probe = probe is None
+        self.scheduler: IcmpScheduler | None = None
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._emitting = asyncio.Lock()
+
+    def _start_hosts(self) -> None:
+        """One monitor per host. With the one-socket ICMP engine a single scheduler drives every
+        check (no task per host); other probes get a task per host."""
+        assert self.host_store is not None
+        persisted = self.host_store.load()
+        monitors: dict[str, HostMonitor] = {}
+        for host in self.config.hosts:
+            saved = persisted.get(host.name)
+            initial = (saved[0], saved[1]) if saved and saved[2] == host.address else None
+            monitors[host.name] = HostMonitor(host, self.probe, self.emit, store=self.host_store, initial=initial)
+        if not monitors:
+            return
+        if isinstance(self.probe, IcmpEngine):
+            def on_result(name: Hashable, result: CheckResult) -> None:
+                event = monitors[str(name)].observe(result, time.time())
+                if event is not None:
+                    self._queue.put_nowait(event)
+
+            self.scheduler = IcmpScheduler(self.probe, on_result)
+            for name, mon in monitors.items():
+                h = mon.host
+                self.scheduler.add(name, h.address, interval=h.interval, count=h.count, timeout=h.timeout,
+                                   echo_interval=echo_interval(h))
+            self.tasks.append(asyncio.create_task(self._flusher(), name="host-state"))
+        else:
+            for name, mon in monitors.items():
+                self.tasks.append(asyncio.create_task(mon.run(), name=f"host:{name}"))
+
+    async def _emitter(self) -> None:
+        """Emit scheduler-detected events one at a time, in detection order, then persist states."""
+        while True:
+            event = await self._queue.get()
+            async with self._emitting:
+                try:
+                    await self.emit(event)
+                except Exception as exc:  # keep emitting the others
+                    log.error("emit_failed", event_id=event.id, error=f"{type(exc).__name__}: {exc}")
+
+    async def _flusher(self, every: float = 1.0) -> None:
+        """Write buffered host states once their events are emitted (at most once a second)."""
+        assert self.host_store is not None
+        while True:
+            await asyncio.sleep(every)
+            async with self._emitting:  # no event between detection and the outbox right now
+                if self.host_store.has_pending and self._queue.empty():
+                    await asyncio.to_thread(self.host_store.flush)
 
     async def emit(self, event: Event) -> None:
         names = self.router.match(event)
@@ -92,12 +146,8 @@ class Engine:
         await self.outbox.start()
 
         self.host_store = HostStateStore(settings.state.path)
-        persisted = self.host_store.load()
-        for host in self.config.hosts:
-            saved = persisted.get(host.name)
-            initial = (saved[0], saved[1]) if saved and saved[2] == host.address else None
-            monitor = HostMonitor(host, self.probe, self.emit, store=self.host_store, initial=initial)
-            self.tasks.append(asyncio.create_task(monitor.run(), name=f"host:{host.name}"))
+        self._start_hosts()
+        self.tasks.append(asyncio.create_task(self._emitter(), name="emitter"))
         if settings.routers:
             self.session_store = RouterStore(settings.state.path)
             for router in settings.routers:
@@ -108,6 +158,12 @@ class Engine:
 
     async def stop(self, grace: float = 2.0) -> None:
         """Stop the sources at once, give in-flight deliveries ``grace`` seconds, close everything."""
+        if self.scheduler is not None:
+            await self.scheduler.aclose()
+        while not self._queue.empty():  # detected but not yet emitted: into the outbox first
+            event = self._queue.get_nowait()
+            with contextlib.suppress(Exception):
+                await self.emit(event)
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)

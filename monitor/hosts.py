@@ -50,7 +50,10 @@ def host_event(host: HostCheck, t: Transition, result: CheckResult, reason: str 
 
 
 class HostMonitor:
-    def __init__(self, host: HostCheck, probe: Probe, emit: Emit, *, store: HostStateStore | None = None,
+    """One host's detector. ``observe`` is synchronous (no I/O but the state store's buffer) so it
+    can run from the ICMP scheduler's callback; ``run`` is the task-per-host loop for other probes."""
+
+    def __init__(self, host: HostCheck, probe: Probe | None, emit: Emit, *, store: HostStateStore | None = None,
                  initial: tuple[State, float] | None = None, clock: Callable[[], float] = time.time,
                  rng: Callable[[], float] = random.random):
         self.host = host
@@ -62,8 +65,11 @@ class HostMonitor:
         state, since = initial or (State.UNKNOWN, None)
         self.detector = Detector(host.down_after, host.up_after, state=state, since=since)
 
-    async def handle(self, result: CheckResult, now: float) -> Event | None:
-        """Judge one result at time ``now``; persist and emit a transition if it completes one."""
+    def observe(self, result: CheckResult, now: float) -> Event | None:
+        """Judge one result at time ``now``; return the event to announce, if any.
+
+        The new state is handed to the store's write buffer, which the engine flushes after the
+        event was emitted (emit first, then persist: at-least-once, never lost)."""
         ok, reason = judge(self.host, result)
         log.debug("check", host=self.host.name, ok=ok, loss=result.loss, rtt_avg_ms=_rounded(result.rtt_avg_ms),
                   reason=reason)
@@ -74,14 +80,22 @@ class HostMonitor:
         log.info("transition", host=self.host.name, address=self.host.address, previous=t.previous.value,
                  state=t.current.value, streak=t.streak, reason=reason, announce=t.announce,
                  event_id=event.id if t.announce else None)
-        if t.announce:
+        if self.store is not None:
+            self.store.mark(self.host.name, self.host.address, t.current, t.at)
+        return event if t.announce else None
+
+    async def handle(self, result: CheckResult, now: float) -> Event | None:
+        """``observe``, then emit the event and persist the state (task-per-host path and tests)."""
+        event = self.observe(result, now)
+        if event is not None:
             await self.emit(event)
         if self.store is not None:
-            self.store.save(self.host.name, self.host.address, t.current, t.at)
-        return event if t.announce else None
+            self.store.flush()
+        return event
 
     async def run(self) -> None:
         """Check forever at a fixed rate, starting at a random offset within the interval."""
+        assert self.probe is not None
         loop = asyncio.get_running_loop()
         interval = self.host.interval
         await asyncio.sleep(self.rng() * interval)
@@ -89,7 +103,7 @@ class HostMonitor:
         while True:
             try:
                 result = await self.probe.check(self.host.address, count=self.host.count,
-                                                timeout=self.host.timeout, interval=min(0.2, interval / 10))
+                                                timeout=self.host.timeout, interval=echo_interval(self.host))
                 await self.handle(result, self.clock())
             except asyncio.CancelledError:
                 raise
@@ -100,3 +114,8 @@ class HostMonitor:
             if next_at < now:  # the check overran: skip missed slots instead of bursting
                 next_at = now
             await asyncio.sleep(next_at - now)
+
+
+def echo_interval(host: HostCheck) -> float:
+    """Spacing of the echoes within one check: short, and well inside the interval."""
+    return min(0.2, host.interval / 10)

@@ -61,13 +61,15 @@ def stop(proc) -> tuple[int, float]:
 
 
 @pytest.mark.skipif(not netns_available(), reason="needs root and iproute2 for netns test hosts")
-async def test_run_reports_netns_host_down_and_up_once_signed(tmp_path):
-    """The whole path: ICMP → detector → event → route → outbox → signed webhook, once each."""
+@pytest.mark.parametrize("engine", ["socket", "icmplib"])
+async def test_run_reports_netns_host_down_and_up_once_signed(tmp_path, engine):
+    """The whole path: ICMP → detector → event → route → outbox → signed webhook, once each —
+    with the one-socket engine and its scheduler, and with the per-check icmplib probe."""
     async with HttpPeer() as peer:
         with new_host() as nh:
             cfg = write_config(tmp_path, [{"name": "cpe-7", "address": nh.address, "labels": {"site": "ns"}},
                                           {"name": "loopback", "address": "127.0.0.1"}], peer.url + "/events",
-                               icmp={"engine": "icmplib"})
+                               icmp={"engine": engine})
             proc = start(cfg, tmp_path)
             try:
                 await asyncio.sleep(1.5)  # both hosts established UP (silently)
