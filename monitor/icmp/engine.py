@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import heapq
+import random
 import socket
 import struct
 from collections import deque
@@ -53,7 +54,10 @@ class IcmpEngine:
         self._heap: list[tuple[float, int, Echo]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
-        self._counter = 0  # unwrapped send counter: sequence = counter & 0xFFFF, token = counter
+        # unwrapped send counter: sequence = counter & 0xFFFF, token = counter. A random start keeps two
+        # engines that drew the same raw-socket identifier from also sharing sequences and tokens.
+        self._counter = random.getrandbits(32)
+        self._closed = False
         self._padding = b"\0" * (packets.PAYLOAD_SIZE - 4)
         self._names: dict[str, tuple[float, tuple[int, bytes, tuple]]] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -138,7 +142,8 @@ class IcmpEngine:
         self._target(check, target)
 
     async def aclose(self) -> None:
-        """Stop sending, drop every outstanding echo and close the sockets."""
+        """Stop sending, close the sockets; checks still running complete with ``send_error: engine closed``."""
+        self._closed = True
         if self._sender is not None:
             self._sender.cancel()
             await asyncio.gather(self._sender, return_exceptions=True)
@@ -152,9 +157,13 @@ class IcmpEngine:
             if self._loop is not None and s.sock.fileno() >= 0:
                 self._loop.remove_reader(s.sock.fileno())
             s.close()
+        open_checks = {id(echo[0]): echo[0] for echo in self._pending.values()}
+        open_checks.update((id(check), check) for check in self._queue)
         self._pending.clear()
         self._heap.clear()
         self._queue.clear()
+        for check in open_checks.values():
+            self._abandon(check)
         log.info("icmp.engine_closed", **self.stats)
 
     # ------------------------------------------------------------------ sending
@@ -193,7 +202,16 @@ class IcmpEngine:
             return
         self._enqueue(check)
 
+    def _abandon(self, check: Check) -> None:
+        if check.open > 0:
+            check.open = 0
+            check.outcomes += ("send_error: engine closed",)
+            self._finish(check)
+
     def _enqueue(self, check: Check) -> None:
+        if self._closed:  # e.g. the next echo of a running check, due after aclose()
+            self._abandon(check)
+            return
         queue = self._queue
         if not queue:
             # Nothing waiting and the pace allows it: send right here, without waking the sender task.
