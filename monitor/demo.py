@@ -10,6 +10,7 @@ notifiers of ``-c FILE`` when given (routed by that file's routes).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import signal
 import sys
@@ -135,10 +136,9 @@ async def run_demo(*, speed: float = 1.0, config_path: str | None = None, loop_f
                 for at, narration, action in story():
                     delay = started + at / speed - loop.time()
                     if delay > 0:
-                        try:
-                            await asyncio.wait_for(stop.wait(), delay)
-                        except TimeoutError:
-                            pass
+                        with contextlib.suppress(TimeoutError):
+                            async with asyncio.timeout(delay):
+                                await stop.wait()
                     if stop.is_set():
                         break
                     print(f"▶ {narration}\n", flush=True)

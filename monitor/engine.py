@@ -166,7 +166,9 @@ class Engine:
                 await self.emit(event)
         for task in self.tasks:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        _, stuck = await asyncio.wait(self.tasks, timeout=grace) if self.tasks else (set(), set())
+        for task in stuck:  # a source that ignores cancellation must not hold up the stop
+            log.error("task_did_not_stop", task=task.get_name())
         self.tasks.clear()
         if self.outbox is not None:
             await self.outbox.aclose(grace=grace)

@@ -39,10 +39,11 @@ class RouterClient:
                       ssl_context: ssl.SSLContext | None = None, timeout: float = 10.0) -> RouterClient:
         """Open a connection and log in (post-6.43 plain login). Raises RouterError on any failure."""
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(host, port, ssl=ssl_context,
-                                        server_hostname=host if ssl_context else None),
-                timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+            # arrives as the inner call completes, and a watcher would then never stop.
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(host, port, ssl=ssl_context,
+                                                               server_hostname=host if ssl_context else None)
         except TimeoutError:
             raise RouterError(f"connect to {host}:{port} timed out after {timeout:g}s", kind="timeout") from None
         except ConnectionRefusedError:
@@ -103,7 +104,8 @@ class RouterClient:
         if self._error is not None and queue.empty():
             raise self._error
         try:
-            item = await asyncio.wait_for(queue.get(), timeout)
+            async with asyncio.timeout(timeout):  # not wait_for: see connect()
+                item = await queue.get()
         except TimeoutError:
             err = RouterError(f"no reply within {self.timeout:g}s (hung connection)", kind="timeout")
             self._fail(err)
@@ -187,7 +189,8 @@ class RouterClient:
         self._reader_task.cancel()
         self._writer.close()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._writer.wait_closed(), 1.0)
+            async with asyncio.timeout(1.0):
+                await self._writer.wait_closed()
         with contextlib.suppress(BaseException):
             await self._reader_task
 

@@ -221,7 +221,8 @@ class RouterWatcher:
             while True:
                 wait = max(0.0, min(next_beat, next_resync) - loop.time())
                 try:
-                    item = await asyncio.wait_for(updates.get(), wait)
+                    async with asyncio.timeout(wait):  # not wait_for: it can swallow a cancel on 3.11
+                        item = await updates.get()
                 except TimeoutError:
                     item = None
                 if isinstance(item, RouterError):
