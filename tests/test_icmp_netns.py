@@ -218,13 +218,16 @@ async def test_unprivileged_ping_socket_in_a_namespace(hosts):
         in_netns(host.ns, lambda: open_family(socket.AF_INET, False))
     ip("netns", "exec", host.ns, "sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647")
     dgram = in_netns(host.ns, lambda: open_icmp_socket(socket.AF_INET, False))
-    engine = IcmpEngine([dgram], pps=1000)
+    dgram6 = in_netns(host.ns, lambda: open_family(socket.AF_INET6, False))  # None without IPv6
+    engine = IcmpEngine([dgram] + ([dgram6] if dgram6 else []), pps=1000)
     engine.start()
     raw = None
     try:
         assert not engine.privileged and dgram.ident == dgram.sock.getsockname()[1]
         results = await engine.check_many(["127.0.0.1", host.address, host.local_address], timeout=1.0)
         assert [r.received for r in results] == [1, 1, 1]
+        if dgram6 is not None:
+            assert (await engine.check("::1", count=2, timeout=1.0, interval=0.01)).received == 2
 
         ip("netns", "exec", host.ns, "sysctl", "-qw", "net.ipv4.icmp_echo_ignore_all=1")
         raw = in_netns(host.ns, _reply_socket)  # opened now: it must not hold the echoes above
