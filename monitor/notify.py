@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from .errors import NotifyError
 from .events import Event
+from .peer_http import request, snippet
 from .types import Duration, PositiveDuration
 
 __all__ = ["BaseNotifier", "Notifier", "NotifierConfig", "NotifierContext", "NotifyError"]
@@ -128,35 +129,9 @@ async def post_checked(http: aiohttp.ClientSession, url: str, *, timeout: float,
     other 4xx are not. ``what`` names the peer in messages; the URL is never included because it
     may carry a token.
     """
-    try:
-        async with http.post(url, timeout=aiohttp.ClientTimeout(total=timeout), **kwargs) as resp:
-            body = await resp.text(errors="replace")
-            if 200 <= resp.status < 300:
-                return resp.status, body
-            retry_after = _retry_after(resp.headers.get("Retry-After"))
-            retryable = resp.status == 429 or resp.status >= 500 or resp.status == 408
-            raise NotifyError(f"{what} answered HTTP {resp.status}: {_snippet(body)}",
-                              retryable=retryable, retry_after=retry_after, status=resp.status)
-    except NotifyError:
-        raise
-    except TimeoutError:
-        raise NotifyError(f"{what} timed out after {timeout:g}s", retryable=True) from None
-    except aiohttp.ClientConnectorError as exc:
-        raise NotifyError(f"cannot connect to {what}: {exc.os_error or type(exc).__name__}",
-                          retryable=True) from None
-    except aiohttp.ClientError as exc:
-        raise NotifyError(f"{what} request failed: {type(exc).__name__}", retryable=True) from None
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
-
-
-def _snippet(body: str, limit: int = 200) -> str:
-    body = " ".join(body.split())
-    return body if len(body) <= limit else body[:limit] + "…"
+    reply = await request(http, url, timeout=timeout, what=what, **kwargs)
+    if 200 <= reply.status < 300:
+        return reply.status, reply.text
+    retryable = reply.status in (408, 429) or reply.status >= 500
+    raise NotifyError(f"{what} answered HTTP {reply.status}: {snippet(reply.text, 200)}",
+                      retryable=retryable, retry_after=reply.retry_after, status=reply.status)

@@ -17,10 +17,9 @@ from pydantic import field_validator
 from monitor.errors import NotifyError
 from monitor.events import Event
 from monitor.notify import BaseNotifier, NotifierContext
+from monitor.peer_http import request, snippet
 from monitor.templates import MessageConfig, TemplateRenderer
 from monitor.types import Secret
-
-from ._http import request, snippet
 
 __all__ = ["NOTIFIER", "TelegramConfig", "TelegramNotifier", "split_message"]
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from monitor.errors import NotifyError
-
-from ._http import Reply, request, snippet
+from monitor.peer_http import Reply, request, snippet
 
 if TYPE_CHECKING:
     from .whatsapp import WhatsAppConfig, WhatsAppNotifier

@@ -77,7 +77,7 @@ async def test_timeout_is_retryable():
         with pytest.raises(NotifyError) as info:
             await n.send(make_event())
         await http.close()
-    assert info.value.retryable and "timed out after 0.2s" in str(info.value)
+    assert info.value.retryable and "did not answer within 0.2s" in str(info.value)
 
 
 async def test_connection_refused_is_retryable():

@@ -1,8 +1,9 @@
-"""One HTTP request to a messaging peer, with transport errors translated into NotifyError.
+"""One HTTP request to a notifier's peer, with transport errors translated into NotifyError.
 
-Unlike ``monitor.notify.post_checked`` this returns the reply for every HTTP status: Telegram and
-the WhatsApp gateways explain their 4xx in the body, and that text is what the operator needs.
-URLs are never put in messages (Telegram's carries the bot token).
+``request`` returns the reply for every HTTP status: Telegram and the WhatsApp gateways explain
+their 4xx in the body, and that text is what the operator needs. ``post_checked`` (in
+monitor.notify) builds on it for peers where the status alone decides. URLs are never put in
+messages (Telegram's carries the bot token).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from monitor.errors import NotifyError
+from .errors import NotifyError
 
 
 @dataclass
