@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-__all__ = ["FakePeer", "Received", "Reply", "closed_port", "cloud_error", "cloud_peer", "fonnte_peer",
+__all__ = ["FakePeer", "Received", "Reply", "answer", "closed_port", "generic_peer", "cloud_error", "cloud_peer", "fonnte_peer",
            "form_peer", "telegram_error", "telegram_peer", "waha_peer"]
 
 
@@ -116,6 +116,20 @@ class FakePeer:
         if reply.text is not None:
             return web.Response(status=reply.status, text=reply.text, headers=reply.headers)
         return web.json_response(reply.json, status=reply.status, headers=reply.headers)
+
+
+def generic_peer(*replies: Reply, default: Reply | None = None) -> FakePeer:
+    """Any HTTP endpoint (webhooks, ntfy): answers ``replies`` in order, then ``default``
+    (``200 {"ok": true}`` unless given; assign ``peer.default`` to change it later)."""
+    fallback = default or Reply(json={"ok": True})
+    peer = FakePeer(lambda _r: fallback)
+    peer.queue(*replies)
+    return peer
+
+
+def answer(reply: Reply) -> Callable[[Received], Reply]:
+    """A ``FakePeer.default`` that always gives ``reply``."""
+    return lambda _r: reply
 
 
 def closed_port() -> int:

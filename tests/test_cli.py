@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import yaml
-from http_peer import HttpPeer, Reply
+from fake_peers import Reply, generic_peer
 
 from monitor import __version__
 from monitor.cli import main
@@ -55,12 +55,12 @@ def write_config(tmp_path, url: str) -> str:
 async def test_test_notify_reports_success_and_provider_error(tmp_path):
     """test-notify sends a real sample through the notifier: exit 0 with the answer, then exit 1
     quoting the provider's own error text, never the secret."""
-    async with HttpPeer().then(Reply(200, {"ok": True}), Reply(401, "invalid signature key")) as peer:
+    async with generic_peer(Reply(200, json={"ok": True}), Reply(401, text="invalid signature key")) as peer:
         cfg = write_config(tmp_path, peer.url + "/in")
         ok = await asyncio.to_thread(run_cli, "test-notify", "hook", "-c", cfg)
         bad = await asyncio.to_thread(run_cli, "test-notify", "hook", "-c", cfg, "--event", "hotspot.login")
     assert ok.returncode == 0 and "hook: OK" in ok.stdout and "'status': 200" in ok.stdout
-    assert [r.json()["type"] for r in peer.requests] == ["host.down", "hotspot.login"]
+    assert [r.json["type"] for r in peer.received] == ["host.down", "hotspot.login"]
     assert bad.returncode == 1
     assert "FAILED (not retryable)" in bad.stdout and "HTTP 401: invalid signature key" in bad.stdout
     assert "tn-secret-4411" not in ok.stdout + ok.stderr + bad.stdout + bad.stderr

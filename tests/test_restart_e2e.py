@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from http_peer import HttpPeer, Reply
+from fake_peers import Reply, answer, generic_peer
 
 from monitor.outbox_store import OutboxStore
 from monitor.routeros.simulator import RouterSimulator
@@ -86,7 +86,7 @@ async def wait_until(predicate, timeout: float = 15.0) -> None:
 async def test_sessions_changed_while_stopped_are_reported_exactly(tmp_path, how):
     """50 sessions; pantau stopped (SIGTERM) or killed (-9); 3 end and 2 start meanwhile; on the
     next start exactly 3 logouts/disconnects (reason while_stopped) and 2 logins are delivered."""
-    async with RouterSimulator(password=PASSWORD) as sim, HttpPeer() as hook:
+    async with RouterSimulator(password=PASSWORD) as sim, generic_peer() as hook:
         for i in range(45):
             sim.hotspot_login(f"{1000 + i}", f"10.5.50.{i + 2}", f"AA:BB:CC:00:01:{i:02X}", uptime=600)
         for i in range(5):
@@ -99,7 +99,7 @@ async def test_sessions_changed_while_stopped_are_reported_exactly(tmp_path, how
             first.stop(how)
         finally:
             first.ensure_dead()
-        assert hook.requests == []  # 50 sessions at first start: no replay
+        assert hook.received == []  # 50 sessions at first start: no replay
 
         sim.hotspot_logout("1003")
         sim.hotspot_logout("1040")
@@ -109,12 +109,12 @@ async def test_sessions_changed_while_stopped_are_reported_exactly(tmp_path, how
 
         second = Pantau(config, tmp_path / "run2.log")
         try:
-            await wait_until(lambda: len(hook.requests) >= 5)
+            await wait_until(lambda: len(hook.received) >= 5)
             await asyncio.sleep(1.0)  # nothing more may come
             second.stop("stop")
         finally:
             second.ensure_dead()
-    events = [r.json() for r in hook.requests]
+    events = [r.json for r in hook.received]
     got = sorted((e["type"], e["data"].get("user") or e["data"].get("name"), e["data"].get("reason")) for e in events)
     assert got == [("hotspot.login", "0123", None), ("hotspot.login", "yes", None),
                    ("hotspot.logout", "1003", "while_stopped"), ("hotspot.logout", "1040", "while_stopped"),
@@ -124,7 +124,7 @@ async def test_sessions_changed_while_stopped_are_reported_exactly(tmp_path, how
 async def test_kill9_with_pending_messages_loses_and_duplicates_nothing(tmp_path):
     """The gateway fails while 5 logins wait in the outbox; pantau is killed -9; after the restart
     (gateway healthy) each of the 5 events is accepted exactly once, in order."""
-    async with RouterSimulator(password=PASSWORD) as sim, HttpPeer(default=Reply(500, "gateway down")) as hook:
+    async with RouterSimulator(password=PASSWORD) as sim, generic_peer(default=Reply(500, text="gateway down")) as hook:
         config = write_config(tmp_path, sim.port, hook.url)
         first = Pantau(config, tmp_path / "run1.log")
         try:
@@ -132,7 +132,7 @@ async def test_kill9_with_pending_messages_loses_and_duplicates_nothing(tmp_path
             for i in range(5):
                 sim.hotspot_login(f"v{i}", f"10.5.50.{i + 2}", f"AA:BB:CC:00:04:{i:02X}")
                 await asyncio.sleep(0.05)
-            await wait_until(lambda: len(hook.requests) >= 2)  # deliveries are failing and retried
+            await wait_until(lambda: len(hook.received) >= 2)  # deliveries are failing and retried
             await asyncio.sleep(0.6)  # the session state is committed after the emit
             first.stop("kill")
         finally:
@@ -140,18 +140,18 @@ async def test_kill9_with_pending_messages_loses_and_duplicates_nothing(tmp_path
         with OutboxStore(tmp_path / "state.db") as store:
             assert store.counts()["pending"] == 5
 
-        failed_before = len(hook.requests)
-        hook.default = Reply(200, {"ok": True})
+        failed_before = len(hook.received)
+        hook.default = answer(Reply(200, json={"ok": True}))
         second = Pantau(config, tmp_path / "run2.log")
         try:
-            await wait_until(lambda: len(hook.requests) >= failed_before + 5, timeout=20)
+            await wait_until(lambda: len(hook.received) >= failed_before + 5, timeout=20)
             await asyncio.sleep(1.0)
             second.stop("stop")
         finally:
             second.ensure_dead()
         with OutboxStore(tmp_path / "state.db") as store:
             assert store.counts()["pending"] == 0
-    accepted = [r.json() for r in hook.requests[failed_before:]]
+    accepted = [r.json for r in hook.received[failed_before:]]
     assert [e["data"]["user"] for e in accepted] == [f"v{i}" for i in range(5)]
     assert max(Counter(e["id"] for e in accepted).values()) == 1
     assert all(e["type"] == "hotspot.login" for e in accepted)

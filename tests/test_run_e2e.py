@@ -15,7 +15,7 @@ import time
 
 import pytest
 import yaml
-from http_peer import HttpPeer
+from fake_peers import generic_peer
 from nethost import netns_available, new_host
 
 SECRET = "e2e-hmac-secret-77"
@@ -65,7 +65,7 @@ def stop(proc) -> tuple[int, float]:
 async def test_run_reports_netns_host_down_and_up_once_signed(tmp_path, engine):
     """The whole path: ICMP → detector → event → route → outbox → signed webhook, once each —
     with the one-socket engine and its scheduler, and with the per-check icmplib probe."""
-    async with HttpPeer() as peer:
+    async with generic_peer() as peer:
         with new_host() as nh:
             cfg = write_config(tmp_path, [{"name": "cpe-7", "address": nh.address, "labels": {"site": "ns"}},
                                           {"name": "loopback", "address": "127.0.0.1"}], peer.url + "/events",
@@ -73,20 +73,20 @@ async def test_run_reports_netns_host_down_and_up_once_signed(tmp_path, engine):
             proc = start(cfg, tmp_path)
             try:
                 await asyncio.sleep(1.5)  # both hosts established UP (silently)
-                assert peer.requests == []
+                assert peer.received == []
                 nh.down()
-                assert await wait_for(lambda: len(peer.requests) >= 1), "no host.down delivered"
+                assert await wait_for(lambda: len(peer.received) >= 1), "no host.down delivered"
                 nh.up()
-                assert await wait_for(lambda: len(peer.requests) >= 2), "no host.up delivered"
+                assert await wait_for(lambda: len(peer.received) >= 2), "no host.up delivered"
                 await asyncio.sleep(1.0)  # nothing more may arrive
                 rc, took = stop(proc)
             finally:
                 if proc.poll() is None:
                     proc.kill()
     assert rc == 0 and took < 5.0
-    bodies = [r.json() for r in peer.requests]
+    bodies = [r.json for r in peer.received]
     assert [(b["type"], b["source"]["name"]) for b in bodies] == [("host.down", "cpe-7"), ("host.up", "cpe-7")]
-    for req, body in zip(peer.requests, bodies, strict=True):
+    for req, body in zip(peer.received, bodies, strict=True):
         sig = "sha256=" + hmac.new(SECRET.encode(), req.body, hashlib.sha256).hexdigest()
         assert req.headers["X-Pantau-Signature"] == sig
         assert set(body) == {"version", "id", "type", "at", "source", "data"} and body["version"] == 1
@@ -101,7 +101,7 @@ async def test_run_reports_netns_host_down_and_up_once_signed(tmp_path, engine):
 
 async def test_sigterm_stops_quickly_and_cleanly(tmp_path):
     """With a host loop and the outbox running, SIGTERM exits 0 within 5 s."""
-    async with HttpPeer() as peer:
+    async with generic_peer() as peer:
         cfg = write_config(tmp_path, [{"name": "lo", "address": "127.0.0.1"}], peer.url)
         proc = start(cfg, tmp_path)
         try:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import aiohttp
 import pytest
-from http_peer import HttpPeer, Reply, refused_url
+from fake_peers import Reply, closed_port, generic_peer
 from structlog.testing import capture_logs
 
 from monitor.errors import NotifyError
@@ -35,14 +35,14 @@ async def notifier(url: str, **extra) -> tuple[WebhookNotifier, aiohttp.ClientSe
 
 async def test_payload_matches_schema_and_is_signed():
     """The body is the v1 event JSON; X-Pantau-Signature is the HMAC-SHA256 of the exact body."""
-    async with HttpPeer() as peer:
+    async with generic_peer() as peer:
         n, http = await notifier(peer.url + "/events")
         event = make_event()
         await n.send(event)
         await http.close()
-    [req] = peer.requests
+    [req] = peer.received
     assert req.method == "POST" and req.path == "/events"
-    body = req.json()
+    body = req.json
     assert body == {"version": 1, "id": event.id, "type": "host.down", "at": "2026-11-23T02:44:05.123Z",
                     "source": {"kind": "host", "name": "core-router", "address": "192.168.88.1",
                                "labels": {"site": "office"}},
@@ -53,15 +53,15 @@ async def test_payload_matches_schema_and_is_signed():
 
 
 @pytest.mark.parametrize(("reply", "retryable", "retry_after", "fragment"), [
-    (Reply(400, "bad payload"), False, None, "HTTP 400: bad payload"),
-    (Reply(404, "no such hook"), False, None, "HTTP 404"),
-    (Reply(500, "boom"), True, None, "HTTP 500"),
-    (Reply(503, "maintenance"), True, None, "HTTP 503"),
-    (Reply(429, "slow down", {"Retry-After": "7"}), True, 7.0, "HTTP 429"),
+    (Reply(400, text="bad payload"), False, None, "HTTP 400: bad payload"),
+    (Reply(404, text="no such hook"), False, None, "HTTP 404"),
+    (Reply(500, text="boom"), True, None, "HTTP 500"),
+    (Reply(503, text="maintenance"), True, None, "HTTP 503"),
+    (Reply(429, text="slow down", headers={"Retry-After": "7"}), True, 7.0, "HTTP 429"),
 ])
 async def test_http_failures_map_to_retryability(reply, retryable, retry_after, fragment):
     """4xx is final, 5xx retryable, 429 retryable honouring Retry-After."""
-    async with HttpPeer().then(reply) as peer:
+    async with generic_peer(reply) as peer:
         n, http = await notifier(peer.url)
         with pytest.raises(NotifyError) as info:
             await n.send(make_event())
@@ -72,7 +72,7 @@ async def test_http_failures_map_to_retryability(reply, retryable, retry_after, 
 
 async def test_timeout_is_retryable():
     """A peer slower than the notifier's timeout gives a retryable NotifyError."""
-    async with HttpPeer().then(Reply(200, {}, delay=1.0)) as peer:
+    async with generic_peer(Reply(200, json={}, delay=1.0)) as peer:
         n, http = await notifier(peer.url, timeout="200ms")
         with pytest.raises(NotifyError) as info:
             await n.send(make_event())
@@ -82,7 +82,7 @@ async def test_timeout_is_retryable():
 
 async def test_connection_refused_is_retryable():
     """Nothing listening: retryable, and the message says it could not connect."""
-    n, http = await notifier(refused_url())
+    n, http = await notifier(f"http://127.0.0.1:{closed_port()}")
     with pytest.raises(NotifyError) as info:
         await n.send(make_event())
     await http.close()
@@ -92,7 +92,7 @@ async def test_connection_refused_is_retryable():
 async def test_secret_in_url_never_reaches_errors_or_logs():
     """A token embedded in the URL path/query and a header secret appear in no error or log line."""
     token = "tok-93jd-SECRET-in-url"
-    async with HttpPeer().then(Reply(500, "down")) as peer:
+    async with generic_peer(Reply(500, text="down")) as peer:
         http = aiohttp.ClientSession()
         cfg = WebhookConfig(name="hook", type="webhook", url=f"{peer.url}/hook/{token}?key={token}",
                             headers={"Authorization": f"Bearer {token}"})
