@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..phone import normalize_msisdn
 from ..types import PositiveDuration, Secret
 
 #: Indonesian mobile numbers: 08…, 628…, +628…, with optional spaces/dashes/dots between digits.
@@ -52,12 +53,7 @@ class SubscriberConfig(BaseModel):
         if not text:
             return None
         m = re.search(self.regex, text)
-        if not m:
-            return None
-        digits = re.sub(r"\D", "", m.group(0))
-        if digits.startswith("0"):
-            digits = "62" + digits[1:]
-        return digits
+        return normalize_msisdn(m.group(0)) if m else None
 
 
 class RouterConfig(BaseModel):
