@@ -53,7 +53,10 @@ class SubscriberConfig(BaseModel):
         if not text:
             return None
         m = re.search(self.regex, text)
-        return normalize_msisdn(m.group(0)) if m else None
+        if not m:
+            return None
+        # a phone is normalised like every WhatsApp recipient; a custom regex may match other ids
+        return normalize_msisdn(m.group(0)) or re.sub(r"\D", "", m.group(0)) or None
 
 
 class RouterConfig(BaseModel):
