@@ -44,7 +44,8 @@ class IcmpEngine:
         if not self._sockets:
             raise ValueError("an ICMP engine needs at least one socket")
         self.pps = max(1, int(pps))
-        self._burst = max(1.0, min(256.0, self.pps / 100))
+        # up to 100 ms of sends back to back: a scheduler tick goes out inline, without the sender task
+        self._burst = max(1.0, min(512.0, self.pps / 10))
         self._tokens = self._burst
         self._refilled = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
