@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,10 +31,14 @@ def loopback_hosts(n: int) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- workers (child side)
-def worker_pantau(n: int, pps: int, timeout: float) -> dict:
+def worker_pantau(n: int, pps: int, timeout: float, gc_freeze: bool) -> dict:
     import asyncio
+    import gc
 
     from monitor.icmp.engine import open_icmp_engine
+
+    if gc_freeze:  # what a long-running pantau can do after start-up: never rescan import-time objects
+        gc.freeze()
 
     async def sweep() -> dict:
         engine = await open_icmp_engine(pps=pps)
@@ -103,6 +108,16 @@ def run_python(kind: str, n: int, extra: list[str]) -> dict:
     return {"tool": kind, "wall": wall, "cpu": cpu, "rss_mb": rss, **data}
 
 
+def combine(runs: list[dict]) -> dict:
+    """The median of each figure over repeated runs; ``alive`` from the worst run."""
+    row = dict(runs[0])
+    for key in ("wall", "cpu", "sweep_cpu", "rss_mb"):
+        if key in row:
+            row[key] = statistics.median(r[key] for r in runs)
+    row["alive"] = min(r["alive"] for r in runs)
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("n", type=int)
@@ -110,32 +125,40 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1.0)
     parser.add_argument("--icmplib-concurrency", type=int, default=500)
     parser.add_argument("--skip", action="append", default=[], choices=["fping", "icmplib"])
+    parser.add_argument("--repeat", type=int, default=1, help="runs per tool, medians reported (default 1)")
+    parser.add_argument("--gc-freeze", action="store_true", help="pantau: gc.freeze() after imports")
     parser.add_argument("--worker", choices=["pantau", "icmplib"], help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.worker == "pantau":
-        print(json.dumps(worker_pantau(args.n, args.pps, args.timeout)))
+        print(json.dumps(worker_pantau(args.n, args.pps, args.timeout, args.gc_freeze)))
         return
     if args.worker == "icmplib":
         print(json.dumps(worker_icmplib(args.n, args.icmplib_concurrency, args.timeout)))
         return
 
-    rows = [run_python("pantau", args.n, ["--pps", str(args.pps), "--timeout", str(args.timeout)])]
-    fping = None if "fping" in args.skip else run_fping(args.n, args.timeout)
-    if fping is not None:
-        rows.append(fping)
-    if "icmplib" not in args.skip:
-        rows.append(run_python("icmplib", args.n, ["--icmplib-concurrency", str(args.icmplib_concurrency),
-                                                   "--timeout", str(args.timeout)]))
-    print(f"{args.n} loopback hosts, one echo each, timeout {args.timeout:g}s, {os.cpu_count()} CPUs")
+    pantau_args = ["--pps", str(args.pps), "--timeout", str(args.timeout), *(["--gc-freeze"] if args.gc_freeze else [])]
+    runs: dict[str, list[dict]] = {"pantau": [], "fping": [], "icmplib": []}
+    for _ in range(args.repeat):  # interleaved, so a noisy neighbour hits every tool alike
+        runs["pantau"].append(run_python("pantau", args.n, pantau_args))
+        if "fping" not in args.skip and (fping := run_fping(args.n, args.timeout)) is not None:
+            runs["fping"].append(fping)
+        if "icmplib" not in args.skip:
+            runs["icmplib"].append(run_python("icmplib", args.n, [
+                "--icmplib-concurrency", str(args.icmplib_concurrency), "--timeout", str(args.timeout)]))
+    rows = [combine(r) for r in runs.values() if r]
+    fping = combine(runs["fping"]) if runs["fping"] else None
+    print(f"{args.n} loopback hosts, one echo each, timeout {args.timeout:g}s, {os.cpu_count()} CPUs"
+          + (f", median of {args.repeat} interleaved runs (alive: the worst run)" if args.repeat > 1 else ""))
     print(f"{'tool':<22}{'wall s':>9}{'CPU s':>9}{'sweep CPU s':>13}{'peak RSS MB':>13}{'alive':>9}")
     for row in rows:
         label = row["tool"] + (f" (c={args.icmplib_concurrency})" if row["tool"] == "icmplib" else "")
         sweep = f"{row['sweep_cpu']:.3f}" if "sweep_cpu" in row else "-"
-        print(f"{label:<22}{row['wall']:>9.3f}{row['cpu']:>9.3f}{sweep:>13}{row['rss_mb']:>13}"
+        print(f"{label:<22}{row['wall']:>9.3f}{row['cpu']:>9.3f}{sweep:>13}{row['rss_mb']:>13.0f}"
               f"{row['alive']:>6}/{args.n}")
     pantau = rows[0]
-    print(f"pantau mode: {pantau['mode']}, engine stats: {pantau['stats']}")
+    print(f"pantau mode: {pantau['mode']}{', gc.freeze() after imports' if args.gc_freeze else ''}, "
+          f"engine stats: {pantau['stats']}")
     if fping is not None and fping["cpu"] > 0:
         print(f"pantau CPU / fping CPU: sweep {pantau['sweep_cpu'] / fping['cpu']:.2f}x, "
               f"whole process {pantau['cpu'] / fping['cpu']:.2f}x")
