@@ -1,10 +1,27 @@
-"""pantau — off-router monitor for MikroTik networks."""
+"""pantau — off-router monitor for MikroTik networks.
 
-from .errors import ConfigError, NotifyError, PantauError
-from .events import Event, Source
-from .notify import BaseNotifier, Notifier, NotifierConfig, NotifierContext
+The public surface for plugin authors. Names load on first use (PEP 562), so ``import monitor``
+and the CLI start without paying for aiohttp until a notifier is actually needed.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "BaseNotifier": "notify",
+    "Notifier": "notify",
+    "NotifierConfig": "notify",
+    "NotifierContext": "notify",
+    "NotifyError": "errors",
+    "ConfigError": "errors",
+    "PantauError": "errors",
+    "Event": "events",
+    "Source": "events",
+}
 
 __all__ = [
     "BaseNotifier",
@@ -18,3 +35,17 @@ __all__ = [
     "Source",
     "__version__",
 ]
+
+if TYPE_CHECKING:
+    from .errors import ConfigError, NotifyError, PantauError
+    from .events import Event, Source
+    from .notify import BaseNotifier, Notifier, NotifierConfig, NotifierContext
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'monitor' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
