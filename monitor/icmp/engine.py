@@ -180,6 +180,9 @@ class IcmpEngine:
             infos = await loop.getaddrinfo(check.address, None, type=socket.SOCK_DGRAM)
         except (OSError, UnicodeError, ValueError):
             infos = []
+        except asyncio.CancelledError:  # aclose() while resolving: the caller still gets a result
+            self._abandon(check)
+            raise
         for family, _type, _proto, _canon, sockaddr in infos:
             if family in self._sockets:
                 host = str(sockaddr[0]).split("%", 1)[0]
