@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import signal
 import sys
@@ -33,10 +34,10 @@ def _load(path: str) -> Config:
         raise SystemExit(EXIT_CONFIG) from None
 
 
-def _setup_logs(config: Config, level: str | None = None) -> None:
+def _setup_logs(config: Config, level: str | None = None, *, cache: bool = False) -> None:
     from .engine import secret_values
 
-    configure_logging(level or config.settings.log.level, config.settings.log.format)
+    configure_logging(level or config.settings.log.level, config.settings.log.format, cache=cache)
     register_secrets(secret_values(config))
 
 
@@ -64,16 +65,25 @@ async def _run(config: Config) -> int:
         loop.add_signal_handler(sig, stop.set)
     engine = Engine(config)
     try:
-        await engine.run(stop)
-    except ProbeError as exc:
+        await engine.start()
+    except (ProbeError, ConfigError) as exc:
         print(f"pantau: {exc}", file=sys.stderr)
+        await engine.stop(grace=0.5)
         return EXIT_CONFIG
+    # Everything loaded at start-up lives as long as the process: keep it out of the collector's
+    # full passes (measured at ~20 % of a 10,000-host sweep, docs/performance.md).
+    gc.collect()
+    gc.freeze()
+    try:
+        await stop.wait()
+    finally:
+        await engine.stop()
     return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = _load(args.config)
-    _setup_logs(config, args.log_level)
+    _setup_logs(config, args.log_level, cache=True)
     return asyncio.run(_run(config))
 
 

@@ -57,7 +57,10 @@ def redact_secrets(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict
     return {k: _redact_value(v) for k, v in event_dict.items()}
 
 
-def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
+def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None, *,
+                      cache: bool = False) -> None:
+    """Set up structlog. ``cache=True`` (long-running commands) binds each module's logger once,
+    which makes a filtered-out ``log.debug`` on the per-check hot path nearly free."""
     stream = stream or sys.stdout
     json_out = fmt == "json" or (fmt == "auto" and not stream.isatty())
     processors: list[Any] = [
@@ -86,7 +89,7 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
         logger_factory=structlog.PrintLoggerFactory(stream),
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=cache,
     )
 
 

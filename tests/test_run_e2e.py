@@ -123,3 +123,25 @@ def test_invalid_config_exits_2_naming_the_path(tmp_path):
                           text=True, env=dict(os.environ, HOOK_SECRET=SECRET), timeout=30)
     assert proc.returncode == 2
     assert "hosts[0].interval: invalid duration 'ten'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _can_drop_net_raw() -> bool:
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        return False
+    low, high = (int(x) for x in open("/proc/sys/net/ipv4/ping_group_range").read().split())
+    return not low <= os.getegid() <= high  # unprivileged ICMP must be closed to us too
+
+
+@pytest.mark.skipif(not _can_drop_net_raw(), reason="needs root, setpriv and a closed ping_group_range")
+def test_no_icmp_permission_exits_2_saying_how_to_fix(tmp_path):
+    """Without CAP_NET_RAW and outside ping_group_range, `pantau run` exits 2 at start-up with
+    both fixes in the message — not a traceback, not a crash loop."""
+    cfg = write_config(tmp_path, [{"name": "lo", "address": "127.0.0.1"}], "http://127.0.0.1:9")
+    proc = subprocess.run(["setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw", sys.executable,
+                           "-m", "monitor", "run", "-c", str(cfg)], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, HOOK_SECRET=SECRET))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "ping_group_range" in proc.stderr and "NET_RAW" in proc.stderr
+    assert "Traceback" not in proc.stderr
