@@ -104,3 +104,36 @@ def test_relative_template_file_resolves_from_config_dir(tmp_path):
                            str(tmp_path / "monitor.yaml")], capture_output=True, text=True, timeout=60, cwd="/")
     assert proc.returncode == 0, proc.stderr
     assert "CUSTOM DOWN server-kantor" in proc.stdout
+
+
+async def test_import_netwatch_command_prints_hosts_yaml(tmp_path):
+    """`pantau import-netwatch --router NAME` reads /tool/netwatch over the API and prints hosts:
+    YAML; an unknown router name exits 2 and a refused connection exits 1 — no password shown."""
+    from monitor.routeros.simulator import RouterSimulator
+
+    async with RouterSimulator(password="nw-pass-99") as sim:
+        sim.add_netwatch("10.9.8.7", comment="Tower Timur", interval="30s", timeout="1s")
+        cfg = {"routers": [{"name": "core", "address": "127.0.0.1", "port": sim.port, "username": "pantau",
+                            "password": "nw-pass-99", "timeout": "2s"}],
+               "state": {"path": str(tmp_path / "s.db")}, "plugins_dir": None}
+        path = tmp_path / "monitor.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        ok = await asyncio.to_thread(run_cli, "import-netwatch", "--router", "core", "-c", str(path))
+        unknown = await asyncio.to_thread(run_cli, "import-netwatch", "--router", "edge", "-c", str(path))
+        sim.set_fault("refuse")
+        await asyncio.sleep(0.1)
+        refused = await asyncio.to_thread(run_cli, "import-netwatch", "--router", "core", "-c", str(path))
+    assert ok.returncode == 0, ok.stderr
+    assert yaml.safe_load(ok.stdout)["hosts"] == [
+        {"name": "Tower Timur", "address": "10.9.8.7", "interval": "30s", "timeout": "1s"}]
+    assert unknown.returncode == 2 and "no router named 'edge' (routers: core)" in unknown.stderr
+    assert refused.returncode == 1 and "refused" in refused.stderr
+    assert "nw-pass-99" not in ok.stdout + ok.stderr + refused.stderr
+
+
+def test_events_doc_example_is_the_real_schema(root):
+    """The JSON example in docs/events.md parses as an Event and serialises back to itself."""
+    text = (root / "docs" / "events.md").read_text()
+    block = text.split("```json", 1)[1].split("```", 1)[0]
+    doc = json.loads(block)
+    assert Event.from_dict(doc).to_dict() == doc
