@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -24,7 +23,7 @@ from .notify import NotifierConfig
 from .registry import Registry, load_registry
 from .routeros.config import RouterConfig
 from .templates import MessageConfig, TemplateFile, TemplateRenderer
-from .types import Percent, PositiveDuration
+from .types import Percent, PositiveDuration, TimeZone
 
 __all__ = ["Config", "HostConfig", "RouteConfig", "Settings", "load_config", "parse_config"]
 
@@ -115,16 +114,7 @@ class Settings(_Model):
     state: StateConfig = StateConfig()
     log: LogConfig = LogConfig()
     plugins_dir: str | None = "./plugins"
-    timezone: str = "Asia/Jakarta"
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {v!r}") from None
-        return v
+    timezone: TimeZone = "Asia/Jakarta"
 
 
 @dataclass(frozen=True)
@@ -232,10 +222,7 @@ def _route_variants(routes: list[RouteConfig], notifiers: list[NotifierConfig], 
             variant = base.model_copy(update={
                 "name": f"{name}@routes[{i}]", "templates": {**base.templates, **route.templates},
                 "language": route.language or base.language})
-            try:
-                TemplateRenderer.from_config(variant, "text", base_dir=base_dir).validate(f"routes[{i}]")
-            except ConfigError as exc:
-                problems.extend(exc.problems)
+            if _template_problems(variant, f"routes[{i}]", base_dir, problems):
                 continue
             notifiers.append(variant)
             names.append(variant.name)
@@ -267,14 +254,20 @@ def _validate_notifiers(settings: Settings, registry: Registry, problems: list[s
         except ConfigError as exc:  # a plugin's own validator may raise it with sub-paths
             problems.extend(f"notifiers[{i}].{p}" for p in exc.problems)
             continue
-        if isinstance(cfg, MessageConfig):  # templates must compile and render every sample event
-            try:
-                TemplateRenderer.from_config(cfg, "text", base_dir=base_dir).validate(f"notifiers[{i}]")
-            except ConfigError as exc:
-                problems.extend(exc.problems)
-                continue
+        if isinstance(cfg, MessageConfig) and _template_problems(cfg, f"notifiers[{i}]", base_dir, problems):
+            continue
         out.append(cfg)
     return out
+
+
+def _template_problems(cfg: MessageConfig, path: str, base_dir: Path | None, problems: list[str]) -> bool:
+    """Compile every template and render every sample event; record problems under ``path``."""
+    try:
+        TemplateRenderer.from_config(cfg, "text", base_dir=base_dir).validate(path)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return True
+    return False
 
 
 def _duplicates(names: list[str]) -> list[tuple[int, str]]:

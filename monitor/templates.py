@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from .errors import ConfigError
 from .events import EVENT_TYPES, Event, Source
 from .notify import NotifierConfig
+from .types import TimeZone
 
 __all__ = ["MessageConfig", "TemplateFile", "TemplateRenderer", "human_duration", "sample_events"]
 
@@ -51,17 +52,8 @@ class MessageConfig(NotifierConfig):
     """Config fields shared by notifiers that render text messages (Telegram, WhatsApp)."""
 
     language: Literal["id", "en"] = "id"
-    timezone: str = "Asia/Jakarta"
+    timezone: TimeZone = "Asia/Jakarta"
     templates: dict[str, str | TemplateFile] = {}
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {value!r} (use an IANA name like 'Asia/Jakarta')") from None
-        return value
 
     @field_validator("templates")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, SecretStr, WithJsonSchema
 
@@ -32,6 +33,14 @@ def _percent(value: object) -> float:
     raise ValueError(f"invalid percentage {value!r} (write e.g. '50%')")
 
 
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {value!r} (use an IANA name like 'Asia/Jakarta')") from None
+    return value
+
+
 def _positive(value: float) -> float:
     if value <= 0:
         raise ValueError("must be greater than 0")
@@ -51,6 +60,8 @@ Duration = Annotated[float, BeforeValidator(_duration), _DURATION_SCHEMA]
 PositiveDuration = Annotated[float, BeforeValidator(_duration), AfterValidator(_positive), _DURATION_SCHEMA]
 #: A fraction 0..1, written in config as ``50%``.
 Percent = Annotated[float, BeforeValidator(_percent), _PERCENT_SCHEMA]
+#: An IANA timezone name (``Asia/Jakarta``, ``Asia/Makassar``, ``UTC``), checked against tzdata.
+TimeZone = Annotated[str, AfterValidator(_timezone)]
 #: A secret (password, token, key): repr/str/model_dump show ``**********``, never the value.
 Secret = SecretStr
 
