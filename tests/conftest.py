@@ -23,3 +23,17 @@ def _isolated_structlog():
 
     yield
     structlog.reset_defaults()
+
+
+@pytest.fixture
+async def engine():
+    """The one-socket ICMP engine (skips where ICMP is not permitted at all)."""
+    from monitor.errors import ProbeError
+    from monitor.icmp.engine import open_icmp_engine
+
+    try:
+        e = await open_icmp_engine(pps=20000)
+    except ProbeError as exc:
+        pytest.skip(f"no ICMP permission here: {exc}")
+    yield e
+    await e.aclose()

@@ -16,16 +16,6 @@ def loopback_hosts(n: int) -> list[str]:
     return [f"127.1.{i // 250}.{i % 250 + 1}" for i in range(n)]
 
 
-@pytest.fixture
-async def engine():
-    try:
-        e = await open_icmp_engine(pps=20000)
-    except ProbeError as exc:
-        pytest.skip(f"no ICMP permission here: {exc}")
-    yield e
-    await e.aclose()
-
-
 async def test_sweep_of_2000_loopback_hosts_finds_all_alive(engine):
     """2,000 hosts checked in one batch over one socket: every one answers, none is a false down."""
     hosts = loopback_hosts(2000)

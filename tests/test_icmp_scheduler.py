@@ -7,19 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from monitor.errors import ProbeError
-from monitor.icmp.engine import open_icmp_engine
 from monitor.icmp.scheduler import IcmpScheduler
-
-
-@pytest.fixture
-async def engine():
-    try:
-        e = await open_icmp_engine(pps=20000)
-    except ProbeError as exc:
-        pytest.skip(f"no ICMP permission here: {exc}")
-    yield e
-    await e.aclose()
 
 
 async def test_each_host_is_checked_at_its_own_fixed_rate_from_a_random_offset(engine):
