@@ -33,3 +33,23 @@ def test_demo_tells_the_story_without_replays_or_false_logouts():
     assert "andi" not in "".join(messages) and "pelanggan-002" not in "".join(messages)
     assert "Tanggal:" in messages[0] and "Jam:" in messages[0] and "MAC: 3C:22:FB:10:20:30" in messages[0]
     assert "pantau demo: 9 events" in out
+
+
+async def test_demo_also_feeds_the_users_own_notifiers(tmp_path):
+    """`pantau demo -c FILE` sends the story's events to the notifiers of FILE, by its routes."""
+    import asyncio
+
+    import yaml
+    from fake_peers import generic_peer
+
+    async with generic_peer() as hook:
+        cfg = {"notifiers": [{"name": "mine", "type": "webhook", "url": hook.url + "/demo"}],
+               "routes": [{"events": ["router.*", "ppp.*"], "notify": ["mine"]}], "plugins_dir": None}
+        path = tmp_path / "mine.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        proc = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "monitor", "demo", "--speed", "4", "-c", str(path)],
+            capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [r.json["type"] for r in hook.received] == ["ppp.connect", "router.down", "router.up", "ppp.disconnect"]
+    assert all(r.path == "/demo" for r in hook.received)
