@@ -16,6 +16,7 @@ import aiohttp
 import structlog
 
 from .config import Config
+from .errors import ConfigError
 from .events import Event
 from .hosts import HostMonitor, echo_interval
 from .icmp.engine import IcmpEngine
@@ -136,12 +137,18 @@ class Engine:
         if self.probe is None and self.config.hosts:
             self.probe = await open_probe(settings.icmp)
         self.http = aiohttp.ClientSession()
+        problems = []
         for cfg in self.config.notifiers:
             kind = self.config.registry.get(cfg.type)
             assert kind is not None  # validated by load_config
-            self.notifiers[cfg.name] = kind.cls(cfg, NotifierContext(
-                http=self.http, log=structlog.get_logger("pantau.notify").bind(notifier=cfg.name),
-                settings=settings, config_dir=self.config.source.parent if self.config.source else None))
+            try:
+                self.notifiers[cfg.name] = kind.cls(cfg, NotifierContext(
+                    http=self.http, log=structlog.get_logger("pantau.notify").bind(notifier=cfg.name),
+                    settings=settings, config_dir=self.config.source.parent if self.config.source else None))
+            except Exception as exc:  # a plugin that cannot start is a start-up error, not a traceback
+                problems.append(f"notifier {cfg.name} ({kind.origin}): cannot start: {type(exc).__name__}: {exc}")
+        if problems:
+            raise ConfigError(problems)
         self.outbox = Outbox(settings.state.path, self.notifiers, {n.name: n for n in self.config.notifiers})
         await self.outbox.start()
 

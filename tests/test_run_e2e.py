@@ -145,3 +145,26 @@ def test_no_icmp_permission_exits_2_saying_how_to_fix(tmp_path):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "ping_group_range" in proc.stderr and "NET_RAW" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_plugin_that_cannot_start_exits_2_naming_it(tmp_path):
+    """A plugin whose constructor raises stops start-up with exit 2 naming the notifier and file."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "broken.py").write_text(
+        "from monitor import BaseNotifier\n"
+        "class Broken(BaseNotifier):\n"
+        "    def __init__(self, config, context):\n"
+        "        raise RuntimeError('needs a license file')\n"
+        "    async def send(self, event, recipient=None):\n"
+        "        pass\n"
+        "NOTIFIER = Broken\n")
+    cfg = {"notifiers": [{"name": "b", "type": "broken"}], "routes": [{"events": ["*"], "notify": ["b"]}],
+           "state": {"path": str(tmp_path / "s.db")}, "plugins_dir": str(plugins)}
+    path = tmp_path / "monitor.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = subprocess.run([sys.executable, "-m", "monitor", "run", "-c", str(path)], capture_output=True,
+                          text=True, timeout=30)
+    assert proc.returncode == 2
+    assert "notifier b (plugin file" in proc.stderr and "RuntimeError: needs a license file" in proc.stderr
+    assert "Traceback" not in proc.stderr
