@@ -1,14 +1,17 @@
 """Test hosts in network namespaces: a veth pair from the root namespace into a namespace of our own.
 
 Addresses come from TEST-NET-2 (198.51.100.0/24, RFC 5737): documentation space, never routed,
-never anybody's real or private network. Every namespace is named ``pantau-t<pid>-<n>`` and is
-removed on exit, also when the test fails.
+never anybody's real or private network. Each host gets a /30 nobody on this machine uses yet
+(chosen under a file lock, so test runs side by side do not collide). Every namespace is named
+``pantau-t<pid>-<n>`` and is removed on exit, also when the test fails.
 """
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -43,11 +46,22 @@ class NetnsHost:
         self.ns = f"pantau-t{os.getpid()}-{n}"
         self.host_if = f"pt{os.getpid() % 10000}h{n}"[:15]
         self.peer_if = f"pt{os.getpid() % 10000}p{n}"[:15]
-        base = self.subnet_base or (4 * n) % 252
-        self.local_address = f"198.51.100.{base + 1}"
-        self.address = f"198.51.100.{base + 2}"
+        self.base = self.subnet_base
+
+    def _addresses(self) -> None:
+        self.local_address = f"198.51.100.{self.base + 1}"
+        self.address = f"198.51.100.{self.base + 2}"
 
     def create(self) -> NetnsHost:
+        with open("/tmp/pantau-nethost.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # held until our address is assigned
+            if not self.base:
+                self.base = _free_base()
+            self._addresses()
+            self._create()
+        return self
+
+    def _create(self) -> None:
         _ip("netns", "add", self.ns)
         try:
             _ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.peer_if)
@@ -60,7 +74,6 @@ class NetnsHost:
         except Exception:
             self.destroy()
             raise
-        return self
 
     def down(self) -> None:
         """Take the host off the network: its interface goes down, echoes go unanswered."""
@@ -78,6 +91,16 @@ class NetnsHost:
 
     def __exit__(self, *exc: object) -> None:
         self.destroy()
+
+
+def _free_base() -> int:
+    """The first 198.51.100.x/30 whose addresses no interface here holds."""
+    out = _ip("-o", "-4", "addr", "show").stdout
+    used = {int(m) for m in re.findall(r"inet 198\.51\.100\.(\d+)/", out)}
+    for base in range(4, 252, 4):
+        if not used & set(range(base, base + 4)):
+            return base
+    raise RuntimeError("no free /30 left in 198.51.100.0/24 for a test host")
 
 
 def new_host() -> NetnsHost:

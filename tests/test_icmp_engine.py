@@ -60,7 +60,9 @@ async def test_sequence_and_token_wrap_around(engine):
     results = await engine.check_many(hosts, count=1, timeout=2.0)
     assert all(r.received == 1 for r in results)
     assert engine._counter == 199  # it really wrapped
-    assert engine.stats["ignored"] == 0
+    # every one of our 300 replies matched its own check (a foreign reply — another process pinging
+    # on this machine reaches a raw socket too — is ignored, and may be counted there)
+    assert engine.stats["replies"] == 300 and engine.stats["timeouts"] == 0
 
 
 async def test_a_failing_callback_does_not_stop_the_engine(engine):
