@@ -9,15 +9,18 @@ from pydantic import BaseModel, SecretStr
 from . import __version__
 from .config import Config
 from .durations import format_duration
+from .types import is_duration
 
 _LIMIT = 15  # items listed per section before "… and N more"
 
 
-def _value(v: Any) -> str:
+def _value(v: Any, *, duration: bool = False) -> str:
+    if duration and isinstance(v, float):
+        return format_duration(v)
     if isinstance(v, SecretStr):
         return str(v)  # "**********", or scheme://host:port/… for a SecretUrl
     if isinstance(v, BaseModel):
-        return "{" + ", ".join(f"{k}={_value(getattr(v, k))}" for k in v.model_fields_set) + "}"
+        return "{" + ", ".join(_field(v, k) for k in v.model_fields_set) + "}"
     if isinstance(v, dict):
         return "{" + ", ".join(f"{k}: {_value(x)}" for k, x in v.items()) + "}"
     if isinstance(v, list):
@@ -25,8 +28,13 @@ def _value(v: Any) -> str:
     return str(v)
 
 
+def _field(model: BaseModel, name: str) -> str:
+    duration = is_duration(type(model).model_fields[name])
+    return f"{name}={_value(getattr(model, name), duration=duration)}"
+
+
 def _fields(model: BaseModel, skip: tuple[str, ...] = ()) -> str:
-    return " ".join(f"{k}={_value(getattr(model, k))}" for k in sorted(model.model_fields_set) if k not in skip)
+    return " ".join(_field(model, k) for k in sorted(model.model_fields_set) if k not in skip)
 
 
 def _section(title: str, lines: list[str]) -> list[str]:

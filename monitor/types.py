@@ -33,6 +33,12 @@ def _percent(value: object) -> float:
     raise ValueError(f"invalid percentage {value!r} (write e.g. '50%')")
 
 
+def is_duration(field: object) -> bool:
+    """Whether a pydantic FieldInfo holds a Duration (for printing ``5s`` rather than ``5.0``)."""
+    return any(getattr(m, "json_schema", None) is _DURATION_SCHEMA.json_schema
+               for m in getattr(field, "metadata", ()))
+
+
 def _timezone(value: str) -> str:
     try:
         ZoneInfo(value)
