@@ -152,7 +152,8 @@ def test_check_command_exit_codes(tmp_path, root, capsys):
     from monitor.cli import main
 
     assert main(["check", "-c", str(root / "monitor.yaml")]) == 0
-    assert "is valid" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "is valid" in out and "poll_interval=5s" in out and "resync_interval=5m" in out
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(with_change("hosts[2].interval", "ten")))
     assert main(["check", "-c", str(bad)]) == 2
