@@ -111,6 +111,11 @@ class BaseNotifier:
     def http(self) -> aiohttp.ClientSession:
         return self.context.http
 
+    @property
+    def log(self) -> Any:
+        """The context's logger, bound to this notifier's name."""
+        return self.context.log.bind(notifier=self.name)
+
     def recipients(self, event: Event) -> list[str | None]:
         return [None]
 

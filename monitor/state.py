@@ -54,10 +54,6 @@ class HostStateStore:
                 "DO UPDATE SET address=excluded.address, state=excluded.state, since=excluded.since", rows)
         return len(rows)
 
-    def save(self, name: str, address: str, state: State, since: float) -> None:
-        self.mark(name, address, state, since)
-        self.flush()
-
     def close(self) -> None:
         self.flush()
         self.db.close()

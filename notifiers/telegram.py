@@ -68,10 +68,6 @@ class TelegramNotifier(BaseNotifier):
         self.last_response: dict[str, Any] | None = None
         self._progress: dict[tuple, int] = {}
 
-    @property
-    def log(self) -> Any:
-        return self.context.log.bind(notifier=self.name)
-
     # -- capabilities read by the engine and the outbox -------------------------------------------
 
     def validate(self, path_prefix: str = "") -> None:

@@ -82,10 +82,6 @@ class WhatsAppNotifier(BaseNotifier):
         self.provider: Provider = PROVIDERS[config.provider](config, self)
         self.last_response: dict[str, Any] | None = None
 
-    @property
-    def log(self) -> Any:
-        return self.context.log.bind(notifier=self.name)
-
     # -- capabilities read by the engine and the outbox -------------------------------------------
 
     def validate(self, path_prefix: str = "") -> None:
