@@ -35,7 +35,7 @@ def worker_pantau(n: int, pps: int, timeout: float, gc_freeze: bool) -> dict:
     import asyncio
     import gc
 
-    from monitor.icmp.engine import open_icmp_engine
+    from monitor.hosts.icmp.engine import open_icmp_engine
 
     if gc_freeze:  # what a long-running pantau can do after start-up: never rescan import-time objects
         gc.freeze()

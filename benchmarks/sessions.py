@@ -2,7 +2,7 @@
 
     python benchmarks/sessions.py 10000 [--seconds 60] [--warmup 20] [--modes listen poll]
 
-A RouterOS API simulator (monitor/routeros/simulator.py) runs in its own process on 127.0.0.1 with N
+A RouterOS API simulator (monitor/routeros/sim/simulator.py) runs in its own process on 127.0.0.1 with N
 active hotspot sessions and makes one change per second (alternately a logout and a login, so N
 stays put). For each mode, ``python -m monitor run`` watches it with a config holding just that
 router; after the warm-up (the first full sync of N sessions) the pantau process's CPU (utime +
@@ -36,7 +36,7 @@ def run_simulator(n: int, port_file: Path) -> None:
     """Child: the simulated router with ``n`` sessions and one change per second."""
     import asyncio
 
-    from monitor.routeros.simulator import RouterSimulator
+    from monitor.routeros.sim.simulator import RouterSimulator
 
     def session(i: int) -> tuple[str, str, str]:
         return f"user{i}", f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}", f"02:00:00:{i >> 16 & 255:02X}:" \

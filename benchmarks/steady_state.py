@@ -65,8 +65,8 @@ def engine_only(model: str, n: int, interval: float, seconds: float, pps: int) -
 
     import structlog
 
-    from monitor.icmp.engine import open_icmp_engine
-    from monitor.icmp.scheduler import IcmpScheduler
+    from monitor.hosts.icmp.engine import open_icmp_engine
+    from monitor.hosts.icmp.scheduler import IcmpScheduler
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))
     counts = {"checks": 0, "failed": 0}

@@ -12,10 +12,14 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "BaseNotifier": "notify",
-    "Notifier": "notify",
-    "NotifierConfig": "notify",
-    "NotifierContext": "notify",
+    "BaseNotifier": "delivery.notify",
+    "Notifier": "delivery.notify",
+    "NotifierConfig": "delivery.notify",
+    "NotifierContext": "delivery.notify",
+    "post_checked": "delivery.notify",
+    "MessageConfig": "delivery.templates.renderer",
+    "TemplateRenderer": "delivery.templates.renderer",
+    "Secret": "config.types",
     "NotifyError": "errors",
     "ConfigError": "errors",
     "PantauError": "errors",
@@ -32,14 +36,18 @@ __all__ = [
     "NotifierContext",
     "NotifyError",
     "PantauError",
+    "MessageConfig",
+    "Secret",
     "Source",
+    "TemplateRenderer",
+    "post_checked",
     "__version__",
 ]
 
 if TYPE_CHECKING:
+    from .delivery.notify import BaseNotifier, Notifier, NotifierConfig, NotifierContext
     from .errors import ConfigError, NotifyError, PantauError
     from .events import Event, Source
-    from .notify import BaseNotifier, Notifier, NotifierConfig, NotifierContext
 
 
 def __getattr__(name: str) -> Any:

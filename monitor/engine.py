@@ -15,21 +15,21 @@ from typing import Any
 import aiohttp
 import structlog
 
-from .config import Config
+from .config.model import Config
+from .delivery.notify import NotifierContext
+from .delivery.outbox import Outbox
+from .delivery.routing import EventRouter
 from .errors import ConfigError
 from .events import Event
-from .hosts import HostMonitor, echo_interval
-from .icmp.engine import IcmpEngine
-from .icmp.scheduler import IcmpScheduler
+from .hosts.icmp.engine import IcmpEngine
+from .hosts.icmp.scheduler import IcmpScheduler
+from .hosts.loop import HostMonitor, echo_interval
+from .hosts.open_probe import open_probe
+from .hosts.probe import CheckResult, Probe
+from .hosts.state import HostStateStore
 from .logs import register_secrets
-from .notify import NotifierContext
-from .outbox import Outbox
-from .probe import CheckResult, Probe
-from .probes import open_probe
 from .routeros.store import RouterStore
 from .routeros.watcher import RouterWatcher
-from .routing import EventRouter
-from .state import HostStateStore
 
 log = structlog.get_logger("pantau.engine")
 

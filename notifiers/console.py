@@ -11,9 +11,9 @@ import sys
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from monitor.delivery.notify import BaseNotifier, NotifierContext
+from monitor.delivery.templates.renderer import MessageConfig, TemplateRenderer
 from monitor.events import Event
-from monitor.notify import BaseNotifier, NotifierContext
-from monitor.templates import MessageConfig, TemplateRenderer
 
 
 class ConsoleConfig(MessageConfig):

@@ -14,12 +14,12 @@ from typing import Any, Literal
 import jinja2
 from pydantic import field_validator
 
+from monitor.config.types import Secret
+from monitor.delivery.notify import BaseNotifier, NotifierContext
+from monitor.delivery.peer_http import request, snippet
+from monitor.delivery.templates.renderer import MessageConfig, TemplateRenderer
 from monitor.errors import NotifyError
 from monitor.events import Event
-from monitor.notify import BaseNotifier, NotifierContext
-from monitor.peer_http import request, snippet
-from monitor.templates import MessageConfig, TemplateRenderer
-from monitor.types import Secret
 
 __all__ = ["NOTIFIER", "TelegramConfig", "TelegramNotifier", "split_message"]
 

@@ -10,9 +10,9 @@ import hashlib
 import hmac
 import time
 
+from monitor.config.types import HttpUrlSecret, Secret
+from monitor.delivery.notify import BaseNotifier, NotifierConfig, post_checked
 from monitor.events import Event
-from monitor.notify import BaseNotifier, NotifierConfig, post_checked
-from monitor.types import HttpUrlSecret, Secret
 
 
 class WebhookConfig(NotifierConfig):

@@ -19,9 +19,7 @@ from typing import Literal
 
 from pydantic import AnyHttpUrl, Field
 
-from monitor import BaseNotifier, Event, NotifierConfig
-from monitor.notify import post_checked
-from monitor.types import Secret
+from monitor import BaseNotifier, Event, NotifierConfig, Secret, post_checked
 
 TYPE = "ntfy"
 

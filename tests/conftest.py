@@ -29,7 +29,7 @@ def _isolated_structlog():
 async def engine():
     """The one-socket ICMP engine (skips where ICMP is not permitted at all)."""
     from monitor.errors import ProbeError
-    from monitor.icmp.engine import open_icmp_engine
+    from monitor.hosts.icmp.engine import open_icmp_engine
 
     try:
         e = await open_icmp_engine(pps=20000)

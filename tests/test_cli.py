@@ -12,9 +12,9 @@ import yaml
 from fake_peers import Reply, generic_peer
 
 from monitor import __version__
-from monitor.cli import main
+from monitor.cli.main import main
+from monitor.delivery.outbox_store import OutboxStore
 from monitor.events import Event, Source
-from monitor.outbox_store import OutboxStore
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -109,7 +109,7 @@ def test_relative_template_file_resolves_from_config_dir(tmp_path):
 async def test_import_netwatch_command_prints_hosts_yaml(tmp_path):
     """`pantau import-netwatch --router NAME` reads /tool/netwatch over the API and prints hosts:
     YAML; an unknown router name exits 2 and a refused connection exits 1 — no password shown."""
-    from monitor.routeros.simulator import RouterSimulator
+    from monitor.routeros.sim.simulator import RouterSimulator
 
     async with RouterSimulator(password="nw-pass-99") as sim:
         sim.add_netwatch("10.9.8.7", comment="Tower Timur", interval="30s", timeout="1s")

@@ -8,9 +8,9 @@ import textwrap
 import pytest
 import yaml
 
-from monitor.config import load_config, parse_config
+from monitor.cli.summary import summarize_config
+from monitor.config.model import load_config, parse_config
 from monitor.errors import ConfigError
-from monitor.summary import summarize_config
 
 BASE = {
     "hosts": [{"name": "a", "address": "127.0.0.1"}, {"name": "b", "address": "127.0.0.2"},
@@ -149,7 +149,7 @@ def test_yaml_syntax_error_reports_line(tmp_path):
 
 def test_check_command_exit_codes(tmp_path, root, capsys):
     """`pantau check` exits 0 on the shipped config and 2 with `path: message` lines otherwise."""
-    from monitor.cli import main
+    from monitor.cli.main import main
 
     assert main(["check", "-c", str(root / "monitor.yaml")]) == 0
     out = capsys.readouterr().out

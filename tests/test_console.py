@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from monitor.notify import NotifierContext
-from monitor.templates import sample_events
+from monitor.delivery.notify import NotifierContext
+from monitor.delivery.templates.renderer import sample_events
 from notifiers.console import ConsoleConfig, ConsoleNotifier
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from monitor.detector import Detector, State
+from monitor.hosts.detector import Detector, State
 
 
 def run(detector, results, start=0.0, step=10.0):

@@ -8,7 +8,7 @@ import json
 
 from fake_peers import form_peer, telegram_error, telegram_peer
 
-from monitor.config import parse_config
+from monitor.config.model import parse_config
 from monitor.engine import Engine
 from monitor.events import Event, Source
 from monitor.logs import configure_logging

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from nethost import netns_available, new_host
 
-from monitor.config import HostCheck
-from monitor.detector import State
-from monitor.hosts import HostMonitor, judge
-from monitor.icmp.icmplib_probe import IcmplibProbe
-from monitor.probe import CheckResult
-from monitor.state import HostStateStore
+from monitor.config.model import HostCheck
+from monitor.hosts.detector import State
+from monitor.hosts.icmp.icmplib_probe import IcmplibProbe
+from monitor.hosts.loop import HostMonitor, judge
+from monitor.hosts.probe import CheckResult
+from monitor.hosts.state import HostStateStore
 
 needs_netns = pytest.mark.skipif(not netns_available(), reason="needs root and iproute2 for netns test hosts")
 

@@ -8,8 +8,8 @@ import socket
 import pytest
 
 from monitor.errors import ProbeError
-from monitor.icmp.engine import open_icmp_engine
-from monitor.icmp.sockets import ping_group_allows
+from monitor.hosts.icmp.engine import open_icmp_engine
+from monitor.hosts.icmp.sockets import ping_group_allows
 
 
 def loopback_hosts(n: int) -> list[str]:

@@ -20,10 +20,10 @@ from collections.abc import Callable
 import pytest
 
 from monitor.errors import ProbeError
-from monitor.icmp import packets
-from monitor.icmp.engine import IcmpEngine, open_icmp_engine
-from monitor.icmp.scheduler import IcmpScheduler
-from monitor.icmp.sockets import open_family, open_icmp_socket
+from monitor.hosts.icmp import packets
+from monitor.hosts.icmp.engine import IcmpEngine, open_icmp_engine
+from monitor.hosts.icmp.scheduler import IcmpScheduler
+from monitor.hosts.icmp.sockets import open_family, open_icmp_socket
 from tests.nethost import NetnsHost, netns_available
 
 pytestmark = pytest.mark.skipif(not netns_available(), reason="needs root and iproute2 for network namespaces")

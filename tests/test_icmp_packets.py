@@ -10,9 +10,9 @@ import asyncio
 import socket
 import struct
 
-from monitor.icmp import packets
-from monitor.icmp.engine import IcmpEngine
-from monitor.icmp.sockets import open_icmp_socket
+from monitor.hosts.icmp import packets
+from monitor.hosts.icmp.engine import IcmpEngine
+from monitor.hosts.icmp.sockets import open_icmp_socket
 
 V4 = socket.inet_pton(socket.AF_INET, "127.1.2.3")
 V6 = socket.inet_pton(socket.AF_INET6, "2001:db8::7")

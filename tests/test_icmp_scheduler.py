@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from monitor.icmp.scheduler import IcmpScheduler
+from monitor.hosts.icmp.scheduler import IcmpScheduler
 
 
 async def test_each_host_is_checked_at_its_own_fixed_rate_from_a_random_offset(engine):

@@ -20,11 +20,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from structlog.testing import capture_logs
 
+from monitor.delivery.notify import DigestConfig, NotifierConfig, RateLimitConfig, post_checked
+from monitor.delivery.outbox import Outbox, OutboxClosed
+from monitor.delivery.outbox_store import OutboxStore
+from monitor.delivery.phone import mask_recipient
 from monitor.errors import ConfigError
 from monitor.events import Event, Source
-from monitor.notify import DigestConfig, NotifierConfig, RateLimitConfig, post_checked
-from monitor.outbox import Outbox, OutboxClosed, mask_recipient
-from monitor.outbox_store import OutboxStore
 
 FACTOR = 20.0
 #: Virtual seconds of slack for timing measured at the peer (25 ms real of scheduling and socket noise).

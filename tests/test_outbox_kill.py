@@ -17,7 +17,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from monitor.outbox_store import OutboxStore
+from monitor.delivery.outbox_store import OutboxStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,8 +26,8 @@ CHILD = textwrap.dedent('''
     import aiohttp
     import structlog
     from monitor.events import Event, Source
-    from monitor.notify import NotifierConfig, post_checked
-    from monitor.outbox import Outbox
+    from monitor.delivery.notify import NotifierConfig, post_checked
+    from monitor.delivery.outbox import Outbox
 
     class Hook:
         def __init__(self, http, url):

@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
+from monitor.delivery.outbox_store import OutboxStore
 from monitor.events import Event, Source
-from monitor.outbox_store import OutboxStore
 
 
 def ev(n: int, type_: str = "host.down") -> Event:

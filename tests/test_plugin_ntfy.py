@@ -6,10 +6,10 @@ import aiohttp
 import pytest
 from fake_peers import Reply, closed_port, generic_peer
 
+from monitor.delivery.notify import NotifierContext
+from monitor.delivery.registry import load_registry
 from monitor.errors import NotifyError
 from monitor.events import Event, Source
-from monitor.notify import NotifierContext
-from monitor.registry import load_registry
 
 
 @pytest.fixture

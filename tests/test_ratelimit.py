@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from monitor.ratelimit import TokenBucket, acquire, parse_rate, parse_rates
+from monitor.delivery.ratelimit import TokenBucket, acquire, parse_rate, parse_rates
 
 
 class FakeTime:

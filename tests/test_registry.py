@@ -9,9 +9,9 @@ import textwrap
 
 import pytest
 
-from monitor.config import parse_config
+from monitor.config.model import parse_config
+from monitor.delivery.registry import load_registry
 from monitor.errors import ConfigError
-from monitor.registry import load_registry
 
 PLUGIN = textwrap.dedent('''
     from typing import Literal

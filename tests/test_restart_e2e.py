@@ -17,8 +17,8 @@ import pytest
 import yaml
 from fake_peers import Reply, answer, generic_peer
 
-from monitor.outbox_store import OutboxStore
-from monitor.routeros.simulator import RouterSimulator
+from monitor.delivery.outbox_store import OutboxStore
+from monitor.routeros.sim.simulator import RouterSimulator
 
 PASSWORD = "rst-pw-1"
 

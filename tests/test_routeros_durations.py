@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.durations import parse_routeros_duration
-from monitor.routeros.sim_menus import format_routeros_duration
+from monitor.config.durations import parse_routeros_duration
+from monitor.routeros.sim.menus import format_routeros_duration
 
 
 @pytest.mark.parametrize(("text", "seconds"), [

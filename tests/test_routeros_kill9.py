@@ -12,7 +12,7 @@ from pathlib import Path
 
 from routeros_helpers import PASSWORD, wait_until
 
-from monitor.routeros.simulator import RouterSimulator
+from monitor.routeros.sim.simulator import RouterSimulator
 from monitor.routeros.store import RouterStore
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ import yaml
 from routeros_helpers import PASSWORD, router_config
 
 from monitor.routeros.netwatch import import_netwatch
-from monitor.routeros.simulator import RouterSimulator
+from monitor.routeros.sim.simulator import RouterSimulator
 
 
 async def test_import_netwatch_yaml() -> None:
@@ -31,7 +31,7 @@ async def test_import_netwatch_yaml() -> None:
 
 async def test_imported_hosts_validate_as_pantau_host_config() -> None:
     """The produced entries are valid pantau HostConfig items (the lead's config model)."""
-    from monitor.config import HostConfig
+    from monitor.config.model import HostConfig
 
     async with RouterSimulator(password=PASSWORD) as sim:
         sim.add_netwatch("10.0.0.1", comment="gw", interval="2m", timeout="1s")

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from routeros_helpers import PASSWORD, Recorder, Running, router_config, wait_until
 
-from monitor.routeros.simulator import RouterSimulator
+from monitor.routeros.sim.simulator import RouterSimulator
 from monitor.routeros.watcher import RouterWatcher
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from routeros_helpers import PASSWORD, Recorder, Running, router_config, wait_until
 
-from monitor.routeros.simulator import RouterSimulator
+from monitor.routeros.sim.simulator import RouterSimulator
 from monitor.routeros.store import RouterStore
 from monitor.routeros.watcher import RouterWatcher
 

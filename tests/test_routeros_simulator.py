@@ -12,7 +12,7 @@ from routeros_helpers import PASSWORD, RawApi
 
 from monitor.errors import RouterError, RouterTrap
 from monitor.routeros.client import RouterClient
-from monitor.routeros.simulator import RouterSimulator
+from monitor.routeros.sim.simulator import RouterSimulator
 
 
 @pytest.fixture

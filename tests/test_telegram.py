@@ -10,9 +10,9 @@ import structlog
 from pydantic import ValidationError
 from structlog.testing import capture_logs
 
+from monitor.delivery.notify import NotifierContext
+from monitor.delivery.templates.renderer import sample_events
 from monitor.errors import NotifyError
-from monitor.notify import NotifierContext
-from monitor.templates import sample_events
 from notifiers.telegram import NOTIFIER, TelegramConfig, TelegramNotifier, split_message
 from tests.fake_peers import Reply, closed_port, telegram_error, telegram_peer
 

@@ -7,9 +7,15 @@ import dataclasses
 import pytest
 from pydantic import ValidationError
 
+from monitor.delivery.templates.renderer import (
+    MessageConfig,
+    TemplateFile,
+    TemplateRenderer,
+    human_duration,
+    sample_events,
+)
 from monitor.errors import ConfigError
 from monitor.events import EVENT_TYPES
-from monitor.templates import MessageConfig, TemplateFile, TemplateRenderer, human_duration, sample_events
 
 SAMPLES = {e.type: e for e in sample_events()}
 

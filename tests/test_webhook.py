@@ -13,9 +13,9 @@ import pytest
 from fake_peers import Reply, closed_port, generic_peer
 from structlog.testing import capture_logs
 
+from monitor.delivery.notify import NotifierContext
 from monitor.errors import NotifyError
 from monitor.events import Event, Source
-from monitor.notify import NotifierContext
 from notifiers.webhook import WebhookConfig, WebhookNotifier
 
 SECRET = "whsec-Zq81-very-secret"

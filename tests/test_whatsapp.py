@@ -10,10 +10,10 @@ import structlog
 from pydantic import ValidationError
 from structlog.testing import capture_logs
 
+from monitor.delivery.notify import NotifierContext
+from monitor.delivery.phone import find_phone, normalize_msisdn
+from monitor.delivery.templates.renderer import sample_events
 from monitor.errors import NotifyError
-from monitor.notify import NotifierContext
-from monitor.phone import find_phone, normalize_msisdn
-from monitor.templates import sample_events
 from notifiers.whatsapp import NOTIFIER, WhatsAppConfig, WhatsAppNotifier
 from tests.fake_peers import (
     Reply,

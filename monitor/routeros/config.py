@@ -9,8 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..phone import normalize_msisdn
-from ..types import PositiveDuration, Secret
+from ..config.types import PositiveDuration, Secret
+from ..delivery.phone import normalize_msisdn
 
 #: Indonesian mobile numbers: 08…, 628…, +628…, with optional spaces/dashes/dots between digits.
 DEFAULT_PHONE_REGEX = r"(?<![\d+])(?:\+?62|0)[\s.-]?8(?:[\s.-]?\d){7,12}(?!\d)"

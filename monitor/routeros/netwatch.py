@@ -7,7 +7,7 @@ import re
 import structlog
 import yaml
 
-from ..durations import format_duration, parse_routeros_duration
+from ..config.durations import format_duration, parse_routeros_duration
 from .client import RouterClient
 from .config import RouterConfig
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..durations import parse_routeros_duration
+from ..config.durations import parse_routeros_duration
 
 
 @dataclass(frozen=True)

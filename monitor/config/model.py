@@ -1,0 +1,323 @@
+"""Configuration: YAML → env substitution → typed models, every problem reported by its path.
+
+``load_config(path)`` returns a ``Config`` or raises ``ConfigError`` whose ``problems`` are lines
+like ``hosts[2].interval: invalid duration 'ten'``. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..delivery.notify import NotifierConfig
+from ..delivery.registry import Registry, load_registry
+from ..delivery.templates.renderer import MessageConfig, TemplateFile, TemplateRenderer
+from ..errors import ConfigError
+from ..events import EVENT_TYPES
+from ..routeros.config import RouterConfig
+from .envsubst import substitute
+from .types import Percent, PositiveDuration, TimeZone
+
+__all__ = ["Config", "HostConfig", "RouteConfig", "Settings", "load_config", "parse_config"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CheckDefaults(_Model):
+    interval: PositiveDuration = 10.0  # time between checks of one host
+    count: int = Field(3, ge=1, le=100)  # echo requests per check
+    timeout: PositiveDuration = 1.0  # wait per echo
+    down_after: int = Field(3, ge=1)  # consecutive failed checks before DOWN
+    up_after: int = Field(2, ge=1)  # consecutive good checks before UP
+
+
+class HostConfig(_Model):
+    name: str = Field(min_length=1)
+    address: str = Field(min_length=1)
+    interval: PositiveDuration | None = None
+    count: int | None = Field(None, ge=1, le=100)
+    timeout: PositiveDuration | None = None
+    down_after: int | None = Field(None, ge=1)
+    up_after: int | None = Field(None, ge=1)
+    max_loss: Percent | None = None  # a check fails when loss exceeds this (default: all lost)
+    max_rtt: PositiveDuration | None = None  # a check fails when the average RTT exceeds this
+    labels: dict[str, str] = {}
+
+    @field_validator("address")
+    @classmethod
+    def _no_blank(cls, v: str) -> str:
+        if v.strip() != v or " " in v:
+            raise ValueError(f"invalid address {v!r}")
+        return v
+
+
+@dataclass(frozen=True)
+class HostCheck:
+    """A host with the defaults applied: everything the host loop needs."""
+
+    name: str
+    address: str
+    interval: float
+    count: int
+    timeout: float
+    down_after: int
+    up_after: int
+    max_loss: float | None
+    max_rtt: float | None
+    labels: Mapping[str, str]
+
+
+class RouteConfig(_Model):
+    events: list[str] = Field(min_length=1)  # glob patterns over event types: "host.*"
+    notify: list[str] = Field(min_length=1)  # notifier names
+    sources: list[str] = ["*"]  # glob patterns over the source name (host or router)
+    labels: dict[str, str] = {}  # every label must match the source's labels
+    # per-route message wording: overrides the notifiers' own templates/language for this route
+    templates: dict[str, str | TemplateFile] = {}
+    language: Literal["id", "en"] | None = None
+
+
+class IcmpConfig(_Model):
+    engine: Literal["auto", "socket", "icmplib"] = "auto"  # socket = one-socket engine for many hosts
+    privileged: Literal["auto"] | bool = "auto"  # auto: unprivileged ICMP if allowed, else raw
+    pps: int = Field(2000, ge=1)  # echo requests per second at most (socket engine)
+
+
+class StateConfig(_Model):
+    path: str = "./pantau.db"
+
+
+class LogConfig(_Model):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class Settings(_Model):
+    """The top level of monitor.yaml, notifiers kept raw (they are validated per type)."""
+
+    defaults: CheckDefaults = CheckDefaults()
+    hosts: list[HostConfig] = []
+    routers: list[RouterConfig] = []
+    # raw here; validated per type into Config.notifiers, then dropped (they may hold secrets)
+    notifiers: list[dict[str, Any]] = Field(default=[], repr=False)
+    routes: list[RouteConfig] = []
+    icmp: IcmpConfig = IcmpConfig()
+    state: StateConfig = StateConfig()
+    log: LogConfig = LogConfig()
+    plugins_dir: str | None = "./plugins"
+    timezone: TimeZone = "Asia/Jakarta"
+
+
+@dataclass(frozen=True)
+class Config:
+    settings: Settings
+    notifiers: list[NotifierConfig]  # including the per-route variants ("tg@routes[1]")
+    registry: Registry
+    source: Path | None = None
+    routes: list[RouteConfig] = field(default_factory=list)  # notify names point at the variants
+
+    @property
+    def hosts(self) -> list[HostCheck]:
+        d = self.settings.defaults
+        return [
+            HostCheck(
+                name=h.name, address=h.address,
+                interval=h.interval or d.interval, count=h.count or d.count,
+                timeout=h.timeout or d.timeout, down_after=h.down_after or d.down_after,
+                up_after=h.up_after or d.up_after, max_loss=h.max_loss, max_rtt=h.max_rtt,
+                labels=dict(h.labels),
+            )
+            for h in self.settings.hosts
+        ]
+
+    def notifier(self, name: str) -> NotifierConfig:
+        return next(n for n in self.notifiers if n.name == name)
+
+
+def format_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "<root>"
+
+
+def _messages(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[str]:
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        msg = err["msg"]
+        for lead in ("Value error, ", "Assertion failed, "):
+            if msg.startswith(lead):
+                msg = msg[len(lead):]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        if err["type"] == "missing":
+            msg = "required"
+        lines.append(f"{format_loc(loc)}: {msg}")
+    return lines
+
+
+def parse_config(data: Any, *, env: Mapping[str, str] | None = None, base_dir: Path | None = None,
+                 registry: Registry | None = None, source: Path | None = None) -> Config:
+    """Validate an already-parsed YAML document. Collects every problem before raising."""
+    problems: list[str] = []
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(["<root>: the config must be a mapping (key: value)"])
+    data = substitute(data, os.environ if env is None else env, problems=problems)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_messages(exc))
+        raise ConfigError(problems) from None
+
+    if registry is None:
+        plugins = settings.plugins_dir
+        if plugins is not None and base_dir is not None and not Path(plugins).is_absolute():
+            plugins = str(base_dir / plugins)
+        registry = load_registry(plugins)
+    problems.extend(registry.problems)
+
+    notifiers = _validate_notifiers(settings, registry, problems, base_dir)
+    _cross_checks(settings, notifiers, problems)
+    routes = _route_variants(settings.routes, notifiers, problems, base_dir)
+    if problems:
+        raise ConfigError(problems)
+    settings = settings.model_copy(update={"notifiers": []})
+    return Config(settings=settings, notifiers=notifiers, registry=registry, source=source, routes=routes)
+
+
+def _route_variants(routes: list[RouteConfig], notifiers: list[NotifierConfig], problems: list[str],
+                    base_dir: Path | None) -> list[RouteConfig]:
+    """Routes with their own templates/language get their own variant of each notifier, named
+    ``NAME@routes[i]`` (stable across restarts, so pending outbox rows still find it)."""
+    by_name = {n.name: n for n in notifiers}
+    out = []
+    for i, route in enumerate(routes):
+        if not route.templates and route.language is None:
+            out.append(route)
+            continue
+        names = []
+        for j, name in enumerate(route.notify):
+            base = by_name.get(name)
+            if base is None:
+                continue  # reported by _cross_checks
+            if not isinstance(base, MessageConfig):
+                problems.append(f"routes[{i}].notify[{j}]: notifier {name!r} ({base.type}) renders no "
+                                "message templates, so this route's templates/language cannot apply")
+                continue
+            variant = base.model_copy(update={
+                "name": f"{name}@routes[{i}]", "templates": {**base.templates, **route.templates},
+                "language": route.language or base.language})
+            if _template_problems(variant, f"routes[{i}]", base_dir, problems):
+                continue
+            notifiers.append(variant)
+            names.append(variant.name)
+        out.append(route.model_copy(update={"notify": names}))
+    return out
+
+
+def _validate_notifiers(settings: Settings, registry: Registry, problems: list[str],
+                        base_dir: Path | None) -> list[NotifierConfig]:
+    out: list[NotifierConfig] = []
+    for i, raw in enumerate(settings.notifiers):
+        type_name = raw.get("type")
+        if not isinstance(type_name, str):
+            problems.append(f"notifiers[{i}].type: required (one of {', '.join(registry.names())})")
+            continue
+        kind = registry.get(type_name)
+        if kind is None:
+            problems.append(f"notifiers[{i}].type: unknown notifier type {type_name!r} "
+                            f"(known: {', '.join(registry.names())})")
+            continue
+        model = kind.config_model
+        if issubclass(model, MessageConfig) and "timezone" not in raw:
+            raw = {**raw, "timezone": settings.timezone}  # the top-level timezone is the default
+        try:
+            cfg = model.model_validate(raw)
+        except ValidationError as exc:
+            problems.extend(_messages(exc, ("notifiers", i)))
+            continue
+        except ConfigError as exc:  # a plugin's own validator may raise it with sub-paths
+            problems.extend(f"notifiers[{i}].{p}" for p in exc.problems)
+            continue
+        if isinstance(cfg, MessageConfig) and _template_problems(cfg, f"notifiers[{i}]", base_dir, problems):
+            continue
+        out.append(cfg)
+    return out
+
+
+def _template_problems(cfg: MessageConfig, path: str, base_dir: Path | None, problems: list[str]) -> bool:
+    """Compile every template and render every sample event; record problems under ``path``."""
+    try:
+        TemplateRenderer.from_config(cfg, "text", base_dir=base_dir).validate(path)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return True
+    return False
+
+
+def _duplicates(names: list[str]) -> list[tuple[int, str]]:
+    seen: set[str] = set()
+    dups = []
+    for i, n in enumerate(names):
+        if n in seen:
+            dups.append((i, n))
+        seen.add(n)
+    return dups
+
+
+def _cross_checks(settings: Settings, notifiers: list[NotifierConfig], problems: list[str]) -> None:
+    for i, name in _duplicates([h.name for h in settings.hosts]):
+        problems.append(f"hosts[{i}].name: duplicate host name {name!r}")
+    for i, name in _duplicates([r.name for r in settings.routers]):
+        problems.append(f"routers[{i}].name: duplicate router name {name!r}")
+    for i, name in _duplicates([str(n.get("name")) for n in settings.notifiers]):
+        problems.append(f"notifiers[{i}].name: duplicate notifier name {name!r}")
+    known = {str(n.get("name")) for n in settings.notifiers}
+    for i, route in enumerate(settings.routes):
+        for j, pattern in enumerate(route.events):
+            if not any(fnmatch.fnmatchcase(t, pattern) for t in EVENT_TYPES):
+                problems.append(f"routes[{i}].events[{j}]: {pattern!r} matches no event type "
+                                f"(types: {', '.join(EVENT_TYPES)})")
+        for j, name in enumerate(route.notify):
+            if name not in known:
+                problems.append(f"routes[{i}].notify[{j}]: unknown notifier {name!r}")
+    for i, host in enumerate(settings.hosts):
+        d = settings.defaults
+        timeout = host.timeout or d.timeout
+        interval = host.interval or d.interval
+        count = host.count or d.count
+        if timeout * count > interval * 4:
+            problems.append(f"hosts[{i}]: count × timeout ({count} × {timeout:g}s) is far longer than "
+                            f"the interval ({interval:g}s)")
+
+
+def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None,
+                registry: Registry | None = None) -> Config:
+    """Read and validate a YAML config file; relative paths in it are relative to the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ConfigError([f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"]) from None
+    return parse_config(data, env=env, base_dir=path.parent, registry=registry, source=path)

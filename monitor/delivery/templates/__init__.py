@@ -1,0 +1,1 @@
+"""Message templates: the Jinja2 renderer and the shipped ``{language}.{event}.j2`` files."""

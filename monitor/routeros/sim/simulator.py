@@ -1,0 +1,358 @@
+"""A RouterOS API simulator: a real TCP (optionally TLS) server speaking the binary API protocol.
+
+It is a product feature (``pantau demo`` runs on it) and the peer of every RouterOS test. It serves
+``/login``, ``print`` (``=.proplist=``, ``?`` queries, ``=count-only=``), ``listen`` (``.dead=true`` on
+removals, never ``!done`` until ``/cancel``), ``/cancel``, ``add``/``set``/``remove``, ``.tag`` on every
+reply and ``!empty`` before ``!done`` on empty prints (7.18+, switchable), on the menus in ``MENUS``.
+
+Script it from Python (all methods are synchronous and must run in the simulator's event loop)::
+
+    sim = RouterSimulator(username="pantau", password="secret")
+    await sim.start()                       # sim.port is a free port on 127.0.0.1
+    sim.add_hotspot_user("0123", comment="Kamar 3 — Budi 08123456789")
+    sim.hotspot_login("0123", "10.5.50.10", "AA:BB:CC:00:00:01")
+    sim.set_fault("drop")                   # drop | hang | delay | trap | fatal | refuse
+    sim.clear_fault()
+    sim.reboot()
+    await sim.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import time
+from dataclasses import dataclass, field
+
+import structlog
+
+from ..wire import WireError, encode_sentence, read_sentence, split_attribute
+from .menus import Menu, apply_proplist, format_routeros_duration
+
+log = structlog.get_logger("pantau.routeros.simulator")
+
+MENUS = ("/ip/hotspot/active", "/ip/hotspot/user", "/ppp/active", "/ppp/secret", "/system/identity",
+         "/system/resource", "/tool/netwatch")
+SESSION_MENUS = ("/ip/hotspot/active", "/ppp/active")
+FAULTS = ("drop", "hang", "delay", "trap", "fatal", "refuse")
+
+
+@dataclass(eq=False)
+class _Conn:
+    writer: asyncio.StreamWriter
+    logged_in: bool = False
+    listens: dict[str, tuple[str, list[str] | None]] = field(default_factory=dict)  # tag → (menu, proplist)
+
+    def send(self, *sentences: list[str]) -> None:
+        if not self.writer.is_closing():
+            self.writer.write(b"".join(encode_sentence(s) for s in sentences))
+
+
+class RouterSimulator:
+    """A scripted RouterOS router. See the module docstring for the scripting API."""
+
+    def __init__(self, *, username: str = "pantau", password: str = "pantau", identity: str = "MikroTik",
+                 host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None,
+                 empty_reply: bool = True, version: str = "7.18.2 (stable)"):
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.ssl_context = ssl_context
+        self.empty_reply = empty_reply  # RouterOS 7.18+ sends !empty for an empty print
+        self.version = version
+        self.fault: str | None = None
+        self.fault_delay = 0.0
+        self.fault_menu: str | None = None
+        self.connections_accepted = 0
+        self._server: asyncio.base_events.Server | None = None
+        self._conns: set[_Conn] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self._booted = time.monotonic()
+        self.menus = {path: Menu(path, self._changed, singleton=path.startswith("/system/")) for path in MENUS}
+        self.menus["/system/identity"].add({"name": identity})
+        self.menus["/system/resource"].add({})
+
+    # -- server lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> RouterSimulator:
+        self._server = await asyncio.start_server(self._handle, self.host, self.port, ssl=self.ssl_context)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("simulator_started", host=self.host, port=self.port, tls=self.ssl_context is not None)
+        return self
+
+    async def stop(self) -> None:
+        await self._stop_listening()
+        self.drop_connections()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
+
+    async def _stop_listening(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> RouterSimulator:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- faults ----------------------------------------------------------------------------------
+
+    def set_fault(self, kind: str | None, *, delay: float = 0.0, menu: str | None = None) -> None:
+        """Inject a fault until ``clear_fault()``.
+
+        ``drop``: close every connection, and close new ones right after accept. ``hang``: accept,
+        but never answer anything (listen pushes stop too). ``delay``: wait ``delay`` seconds
+        before each reply. ``trap``: ``!trap`` "not enough permissions (9)" on print/listen of
+        ``menu`` (all menus when None). ``fatal``: answer every command with ``!fatal`` and close.
+        ``refuse``: stop listening (connects are refused) and close every connection.
+        """
+        if kind is not None and kind not in FAULTS:
+            raise ValueError(f"unknown fault {kind!r}; choose from {', '.join(FAULTS)}")
+        was = self.fault
+        self.fault, self.fault_delay, self.fault_menu = kind, delay, menu
+        log.info("simulator_fault", fault=kind, menu=menu, delay=delay)
+        if kind in ("drop", "refuse"):
+            self.drop_connections()
+        if kind == "refuse":
+            self._spawn(self._stop_listening())
+        elif was == "refuse" and self._server is None:
+            self._spawn(self.start())
+
+    def clear_fault(self) -> None:
+        self.set_fault(None)
+
+    def drop_connections(self) -> None:
+        """Close every open API connection once (a momentary link cut)."""
+        for conn in list(self._conns):
+            conn.writer.close()
+        self._conns.clear()
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- scripting API ---------------------------------------------------------------------------
+
+    def set_identity(self, name: str) -> None:
+        menu = self.menus["/system/identity"]
+        menu.set(next(iter(menu.items)), {"name": name})
+
+    def add_hotspot_user(self, name: str, *, password: str = "", profile: str = "default",
+                         comment: str | None = None, email: str | None = None) -> str:
+        attrs = {"name": name, "password": password, "profile": profile, "disabled": "false"}
+        if comment is not None:
+            attrs["comment"] = comment
+        if email is not None:
+            attrs["email"] = email
+        return self.menus["/ip/hotspot/user"].add(attrs)
+
+    def add_ppp_secret(self, name: str, *, password: str = "", service: str = "pppoe",
+                       profile: str = "default", comment: str | None = None) -> str:
+        attrs = {"name": name, "password": password, "service": service, "profile": profile,
+                 "disabled": "false"}
+        if comment is not None:
+            attrs["comment"] = comment
+        return self.menus["/ppp/secret"].add(attrs)
+
+    def hotspot_login(self, user: str, address: str, mac: str, *, server: str = "hotspot1",
+                      login_by: str = "http-chap", uptime: float = 0.0, bytes_in: int = 0,
+                      bytes_out: int = 0) -> str:
+        """A hotspot user logs in; returns the new ``/ip/hotspot/active`` ``.id``."""
+        return self.menus["/ip/hotspot/active"].add(
+            {"server": server, "user": user, "domain": "", "address": address, "mac-address": mac,
+             "login-by": login_by, "idle-time": "0s", "keepalive-timeout": "2m",
+             "bytes-in": str(bytes_in), "bytes-out": str(bytes_out), "packets-in": "0",
+             "packets-out": "0", "radius": "false"}, uptime=uptime)
+
+    def hotspot_traffic(self, user: str, *, bytes_in: int, bytes_out: int) -> None:
+        menu = self.menus["/ip/hotspot/active"]
+        item_id = menu.find(user=user)
+        if item_id is None:
+            raise KeyError(user)
+        menu.set(item_id, {"bytes-in": str(bytes_in), "bytes-out": str(bytes_out)})
+
+    def hotspot_logout(self, user: str) -> bool:
+        """The user's (first) hotspot session ends. False when no such session."""
+        return self._remove("/ip/hotspot/active", user=user)
+
+    def ppp_connect(self, name: str, *, caller_id: str, address: str, service: str = "pppoe",
+                    uptime: float = 0.0) -> str:
+        """A PPP client connects; returns the new ``/ppp/active`` ``.id``."""
+        return self.menus["/ppp/active"].add(
+            {"name": name, "service": service, "caller-id": caller_id, "address": address,
+             "encoding": "", "session-id": "0x81000001", "limit-bytes-in": "0",
+             "limit-bytes-out": "0", "radius": "false"}, uptime=uptime)
+
+    def ppp_disconnect(self, name: str) -> bool:
+        return self._remove("/ppp/active", name=name)
+
+    def add_netwatch(self, host: str, *, comment: str | None = None, interval: str = "1m",
+                     timeout: str = "1s", disabled: bool = False) -> str:
+        attrs = {"host": host, "type": "simple", "interval": interval, "timeout": timeout,
+                 "status": "up", "disabled": "true" if disabled else "false"}
+        if comment is not None:
+            attrs["comment"] = comment
+        return self.menus["/tool/netwatch"].add(attrs)
+
+    def active(self, menu: str = "/ip/hotspot/active") -> list[dict[str, str]]:
+        return self.menus[menu].rows()
+
+    def reboot(self) -> None:
+        """Reboot: every connection drops, active sessions vanish, ``.id`` numbering restarts."""
+        self.drop_connections()
+        for path in SESSION_MENUS:
+            self.menus[path].reset_ids()
+        self._booted = time.monotonic()
+
+    def _remove(self, path: str, **match: str) -> bool:
+        menu = self.menus[path]
+        item_id = menu.find(**match)
+        if item_id is None:
+            return False
+        menu.remove(item_id)
+        return True
+
+    # -- protocol --------------------------------------------------------------------------------
+
+    def _changed(self, menu: Menu, item_id: str, row: dict[str, str] | None) -> None:
+        if self.fault == "hang":
+            return
+        for conn in self._conns:
+            for tag, (path, proplist) in conn.listens.items():
+                if path != menu.path:
+                    continue
+                if row is None:
+                    conn.send(["!re", f"=.id={item_id}", "=.dead=true", f".tag={tag}"])
+                else:
+                    out = apply_proplist(row, proplist)
+                    if ".id" in row:
+                        out = {".id": item_id, **out}
+                    conn.send(["!re", *(f"={k}={v}" for k, v in out.items()), f".tag={tag}"])
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections_accepted += 1
+        if self.fault in ("drop", "refuse"):
+            writer.close()
+            return
+        conn = _Conn(writer)
+        self._conns.add(conn)
+        try:
+            while True:
+                words = await read_sentence(reader)
+                if self.fault == "hang":
+                    continue
+                if self.fault == "delay" and self.fault_delay > 0:
+                    await asyncio.sleep(self.fault_delay)
+                if self.fault == "fatal":
+                    conn.send(["!fatal", "session terminated on request"])
+                    break
+                if not self._dispatch(conn, words):
+                    break
+                await writer.drain()
+        except (WireError, ConnectionError, OSError):
+            pass
+        finally:
+            self._conns.discard(conn)
+            writer.close()
+
+    def _dispatch(self, conn: _Conn, words: list[str]) -> bool:
+        """Answer one sentence. Returns False when the connection must close."""
+        cmd = words[0]
+        attrs: dict[str, str] = {}
+        queries: list[str] = []
+        tag: str | None = None
+        for word in words[1:]:
+            if word.startswith("="):
+                k, v = split_attribute(word)
+                attrs[k] = v
+            elif word.startswith(".tag="):
+                tag = word[5:]
+            elif word.startswith("?"):
+                queries.append(word)
+        t = [f".tag={tag}"] if tag is not None else []
+
+        def trap(message: str, category: int | None = None) -> None:
+            cat = [f"=category={category}"] if category is not None else []
+            conn.send(["!trap", *cat, f"=message={message}", *t], ["!done", *t])
+
+        if cmd == "/login":
+            if attrs.get("name") == self.username and attrs.get("password") == self.password:
+                conn.logged_in = True
+                conn.send(["!done", *t])
+                return True
+            log.info("simulator_login_failed", user=attrs.get("name"))
+            trap("invalid user name or password (6)")
+            return False
+        if not conn.logged_in:
+            trap("not logged in")
+            return True
+        if cmd == "/quit":
+            conn.send(["!fatal", "session terminated on request"])
+            return False
+        if cmd == "/cancel":
+            targets = [attrs["tag"]] if "tag" in attrs else list(conn.listens)
+            for target in targets:
+                if conn.listens.pop(target, None) is not None:
+                    conn.send(["!trap", "=category=2", "=message=interrupted", f".tag={target}"],
+                              ["!done", f".tag={target}"])
+            conn.send(["!done", *t])
+            return True
+        path, _, verb = cmd.rpartition("/")
+        menu = self.menus.get(path)
+        if menu is None:
+            trap("no such command prefix")
+            return True
+        if verb in ("print", "getall", "listen") and self.fault == "trap" and self.fault_menu in (None, path):
+            trap("not enough permissions (9)", category=None)
+            return True
+        proplist = [p for p in attrs.get(".proplist", "").split(",") if p] or None
+        if verb in ("print", "getall"):
+            self._print(conn, menu, proplist, queries, attrs, t)
+        elif verb == "listen":
+            if tag is None:
+                trap("listen needs a .tag")
+            else:
+                conn.listens[tag] = (path, proplist)
+        elif verb == "add" and not menu.singleton:
+            conn.send(["!done", f"=ret={menu.add(attrs)}", *t])
+        elif verb in ("set", "remove"):
+            ids = [i for i in (attrs.pop(".id", None) or attrs.pop("numbers", "")).split(",") if i]
+            if menu.singleton:
+                ids = list(menu.items)
+            missing = [i for i in ids if i not in menu.items]
+            if missing or not ids:
+                trap("no such item")
+                return True
+            for item_id in ids:
+                menu.set(item_id, attrs) if verb == "set" else menu.remove(item_id)
+            conn.send(["!done", *t])
+        else:
+            trap("no such command")
+        return True
+
+    def _print(self, conn: _Conn, menu: Menu, proplist: list[str] | None, queries: list[str],
+               attrs: dict[str, str], t: list[str]) -> None:
+        if menu.path == "/system/resource":
+            rows = [{"uptime": format_routeros_duration(time.monotonic() - self._booted),
+                     "version": self.version, "board-name": "CHR", "architecture-name": "x86_64",
+                     "cpu-load": "1", "free-memory": "912261120", "total-memory": "1073741824"}]
+        else:
+            rows = menu.rows(queries)
+        if "count-only" in attrs:
+            conn.send(["!done", f"=ret={len(rows)}", *t])
+            return
+        out = [["!re", *(f"={k}={v}" for k, v in apply_proplist(row, proplist).items()), *t] for row in rows]
+        if not rows and self.empty_reply:
+            out.append(["!empty", *t])
+        out.append(["!done", *t])
+        conn.send(*out)

@@ -1,0 +1,58 @@
+"""The WhatsApp notifier's typed config: provider, gateway URL, recipients and provider options."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from monitor.config.types import Secret
+from monitor.delivery.phone import is_group_id, normalize_msisdn
+from monitor.delivery.templates.renderer import MessageConfig
+
+SUBSCRIBER = "subscriber"
+DEFAULT_URLS = {"fonnte": "https://api.fonnte.com", "cloud": "https://graph.facebook.com/v21.0"}
+
+
+class WhatsAppConfig(MessageConfig):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    type: Literal["whatsapp"]
+    provider: Literal["form", "waha", "fonnte", "cloud"]
+    url: str | None = None  # form: the full send URL; others: the base URL
+    to: list[str] = Field(min_length=1)
+    country_code: str = "62"
+    token: Secret | None = None  # fonnte (Authorization) and cloud (Bearer)
+    api_key: Secret | None = None  # waha (X-Api-Key)
+    session: str = "default"  # waha
+    json_body: bool = Field(False, alias="json")  # form: send JSON instead of form fields
+    number_field: str = "number"  # form
+    message_field: str = "message"  # form
+    phone_number_id: str | None = None  # cloud
+    template: str | None = None  # cloud: template used outside the 24-hour window
+    template_language: str = "id"  # cloud
+    template_with_text: bool = True  # cloud: pass the rendered message as the template's {{1}}
+
+    @model_validator(mode="after")
+    def _check(self) -> WhatsAppConfig:
+        if self.url is None:
+            if self.provider not in DEFAULT_URLS:
+                raise ValueError(f"url is required for provider {self.provider}")
+            object.__setattr__(self, "url", DEFAULT_URLS[self.provider])
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError("url must start with http:// or https://")
+        object.__setattr__(self, "url", self.url.rstrip("/") if self.provider != "form" else self.url)
+        if self.provider in ("fonnte", "cloud") and self.token is None:
+            raise ValueError(f"token is required for provider {self.provider}")
+        if self.provider == "cloud" and not self.phone_number_id:
+            raise ValueError("phone_number_id is required for provider cloud")
+        for entry in self.to:
+            if entry.strip().lower() == SUBSCRIBER:
+                continue
+            if is_group_id(entry):
+                if self.provider == "cloud":
+                    raise ValueError(f"to: {entry!r}: the Cloud API cannot send to groups")
+                continue
+            if normalize_msisdn(entry, self.country_code) is None:
+                raise ValueError(f"to: {entry!r} is not a phone number, a group id (…@g.us) or 'subscriber'")
+        return self
