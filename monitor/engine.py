@@ -30,6 +30,7 @@ from .hosts.state import HostStateStore
 from .logs import register_secrets
 from .routeros.store import RouterStore
 from .routeros.watcher import RouterWatcher
+from .supervisor import Supervisor
 
 log = structlog.get_logger("pantau.engine")
 
@@ -64,7 +65,8 @@ class Engine:
         self.probe = probe
         self.router = EventRouter(config.routes)
         self.notifiers: dict[str, Any] = {}
-        self.tasks: list[asyncio.Task[None]] = []
+        self.supervisor = Supervisor()
+        self.web: Any = None  # monitor.web.server.WebServer when `http:` is configured
         self.http: aiohttp.ClientSession | None = None
         self.outbox: Outbox | None = None
         self.host_store: HostStateStore | None = None
@@ -98,10 +100,10 @@ class Engine:
                 h = mon.host
                 self.scheduler.add(name, h.address, interval=h.interval, count=h.count, timeout=h.timeout,
                                    echo_interval=echo_interval(h))
-            self.tasks.append(asyncio.create_task(self._flusher(), name="host-state"))
+            self.supervisor.spawn("host-state", self._flusher)
         else:
             for name, mon in monitors.items():
-                self.tasks.append(asyncio.create_task(mon.run(), name=f"host:{name}"))
+                self.supervisor.spawn(f"host:{name}", mon.run)
 
     async def _emitter(self) -> None:
         """Emit scheduler-detected events one at a time, in detection order, then persist states."""
@@ -154,12 +156,17 @@ class Engine:
 
         self.host_store = HostStateStore(settings.state.path)
         self._start_hosts()
-        self.tasks.append(asyncio.create_task(self._emitter(), name="emitter"))
+        self.supervisor.spawn("emitter", self._emitter)
         if settings.routers:
             self.session_store = RouterStore(settings.state.path)
             for router in settings.routers:
                 watcher = RouterWatcher(router, emit=self.emit, store=self.session_store)
-                self.tasks.append(asyncio.create_task(watcher.run(), name=f"router:{router.name}"))
+                self.supervisor.spawn(f"router:{router.name}", watcher.run)
+        if settings.http is not None:
+            from .web.server import WebServer
+
+            self.web = WebServer(settings.http, health=self.supervisor.health)
+            await self.web.start()  # routes are added before this: the app's router freezes here
         log.info("started", hosts=len(self.config.hosts), routers=len(settings.routers),
                  notifiers=len(self.notifiers), state=settings.state.path)
 
@@ -171,12 +178,9 @@ class Engine:
             event = self._queue.get_nowait()
             with contextlib.suppress(Exception):
                 await self.emit(event)
-        for task in self.tasks:
-            task.cancel()
-        _, stuck = await asyncio.wait(self.tasks, timeout=grace) if self.tasks else (set(), set())
-        for task in stuck:  # a source that ignores cancellation must not hold up the stop
-            log.error("task_did_not_stop", task=task.get_name())
-        self.tasks.clear()
+        if self.web is not None:
+            await self.web.aclose()
+        await self.supervisor.aclose(grace=grace)  # a task that ignores cancellation is logged, not waited on
         if self.outbox is not None:
             await self.outbox.aclose(grace=grace)
         for name, notifier in self.notifiers.items():

@@ -22,6 +22,7 @@ from ..delivery.templates.renderer import MessageConfig, TemplateFile, TemplateR
 from ..errors import ConfigError
 from ..events import EVENT_TYPES
 from ..routeros.config import RouterConfig
+from ..web.config import HttpConfig
 from .envsubst import substitute
 from .types import Percent, PositiveDuration, TimeZone
 
@@ -115,6 +116,7 @@ class Settings(_Model):
     log: LogConfig = LogConfig()
     plugins_dir: str | None = "./plugins"
     timezone: TimeZone = "Asia/Jakarta"
+    http: HttpConfig | None = None  # pantau's HTTP server (health; later metrics, status page, webhooks)
 
 
 @dataclass(frozen=True)
