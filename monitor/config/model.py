@@ -21,7 +21,9 @@ from ..delivery.registry import Registry, load_registry
 from ..delivery.templates.renderer import MessageConfig, TemplateFile, TemplateRenderer
 from ..errors import ConfigError
 from ..events import EVENT_TYPES
+from ..history.config import HistoryConfig, ReportConfig, report_problems
 from ..routeros.config import RouterConfig
+from ..suppression.config import MaintenanceConfig, suppression_problems
 from ..web.config import HttpConfig
 from .envsubst import substitute
 from .types import Percent, PositiveDuration, TimeZone
@@ -52,6 +54,7 @@ class HostConfig(_Model):
     max_loss: Percent | None = None  # a check fails when loss exceeds this (default: all lost)
     max_rtt: PositiveDuration | None = None  # a check fails when the average RTT exceeds this
     labels: dict[str, str] = {}
+    parent: str | None = None  # a host or router this one sits behind (docs/maintenance.md)
 
     @field_validator("address")
     @classmethod
@@ -117,6 +120,9 @@ class Settings(_Model):
     plugins_dir: str | None = "./plugins"
     timezone: TimeZone = "Asia/Jakarta"
     http: HttpConfig | None = None  # pantau's HTTP server (health; later metrics, status page, webhooks)
+    history: HistoryConfig = HistoryConfig()  # event history retention (docs/history.md)
+    reports: list[ReportConfig] = []  # scheduled uptime summaries (docs/history.md)
+    maintenance: list[MaintenanceConfig] = []  # maintenance windows (docs/maintenance.md)
 
 
 @dataclass(frozen=True)
@@ -298,6 +304,8 @@ def _cross_checks(settings: Settings, notifiers: list[NotifierConfig], problems:
         for j, name in enumerate(route.notify):
             if name not in known:
                 problems.append(f"routes[{i}].notify[{j}]: unknown notifier {name!r}")
+    problems.extend(report_problems(settings))
+    problems.extend(suppression_problems(settings))
     for i, host in enumerate(settings.hosts):
         d = settings.defaults
         timeout = host.timeout or d.timeout
