@@ -57,6 +57,7 @@ class HistoryService:
         self.core: Suppressor | None = None
         self._stored: tuple[StoredWindow, ...] = ()
         self._config_windows = [w.window(i, self.tz) for i, w in enumerate(self.settings.maintenance)]
+        self._reporting = asyncio.Lock()  # the loop and a direct call never send one report twice
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -150,7 +151,11 @@ class HistoryService:
         pantau that was stopped for days sends the latest, not a backlog). A report's first
         start only remembers the time, so adding one never sends a report for the past."""
         assert self.store is not None
-        now = self.clock() if now is None else now
+        async with self._reporting:
+            return await self._run_reports(self.clock() if now is None else now)
+
+    async def _run_reports(self, now: float) -> list[Event]:
+        assert self.store is not None
         sent = []
         for i, cfg in enumerate(self.settings.reports):
             key = f"report[{i}]:{cfg.every}"
