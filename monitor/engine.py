@@ -154,7 +154,7 @@ class Engine:
         settings = self.config.settings
         register_secrets(secret_values(self.config))
         if self.probe is None and self.config.hosts:
-            self.probe = await open_probe(settings.icmp)
+            self.probe = await open_probe(settings.icmp, self.config.hosts)
         self.http = aiohttp.ClientSession()
         problems = []
         for cfg in self.config.notifiers:

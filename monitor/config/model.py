@@ -22,6 +22,7 @@ from ..delivery.templates.renderer import MessageConfig, TemplateFile, TemplateR
 from ..errors import ConfigError
 from ..events import EVENT_TYPES
 from ..history.config import HistoryConfig, ReportConfig, report_problems
+from ..hosts.pace import check_duration
 from ..routeros.config import RouterConfig
 from ..suppression.config import MaintenanceConfig, suppression_problems
 from ..web.config import HttpConfig
@@ -93,7 +94,17 @@ class RouteConfig(_Model):
 class IcmpConfig(_Model):
     engine: Literal["auto", "socket", "icmplib"] = "auto"  # socket = one-socket engine for many hosts
     privileged: Literal["auto"] | bool = "auto"  # auto: unprivileged ICMP if allowed, else raw
-    pps: int = Field(2000, ge=1)  # echo requests per second at most (socket engine)
+    # echo requests per second at most (socket engine); auto: sized from the hosts (hosts/pace.py)
+    pps: int | str = "auto"
+
+    @field_validator("pps", mode="before")
+    @classmethod
+    def _pps(cls, v: Any) -> int | str:
+        if v == "auto":
+            return v
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"must be auto or a whole number of echoes per second ≥ 1, not {v!r}")
+        return v
 
 
 class StateConfig(_Model):
@@ -311,9 +322,11 @@ def _cross_checks(settings: Settings, notifiers: list[NotifierConfig], problems:
         timeout = host.timeout or d.timeout
         interval = host.interval or d.interval
         count = host.count or d.count
-        if timeout * count > interval * 4:
-            problems.append(f"hosts[{i}]: count × timeout ({count} × {timeout:g}s) is far longer than "
-                            f"the interval ({interval:g}s)")
+        longest = check_duration(interval, count, timeout)
+        if longest >= interval:
+            problems.append(f"hosts[{i}]: a check takes up to {longest:g}s ({count} echoes, timeout "
+                            f"{timeout:g}s), not less than the interval ({interval:g}s), so every other "
+                            "check would be skipped: lower timeout or count, or raise the interval")
 
 
 def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None,

@@ -17,6 +17,7 @@ import struct
 from dataclasses import dataclass
 
 from ...errors import ProbeError
+from . import bpf
 
 # Linux socket options that the socket module does not name.
 SOL_RAW = 255
@@ -87,6 +88,10 @@ def open_icmp_socket(family: int, privileged: bool) -> IcmpSocket:
         if privileged:
             _raw_filter(sock, family)
             ident = (os.getpid() ^ random.getrandbits(16)) & 0xFFFF
+            try:  # foreign ICMP dropped in the kernel; the type filter above still applies without it
+                bpf.attach(sock, family, ident)
+            except OSError:
+                pass
         else:
             # Ping sockets report ICMP errors only through the error queue, and only with RECVERR.
             if family == socket.AF_INET:
