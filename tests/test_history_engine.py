@@ -152,3 +152,29 @@ async def test_scheduled_report_at_a_driven_time_in_the_notifiers_language(tmp_p
                               "down_s": 1800.0, "outages": 1}]
     text = tg.received[0].json["text"]
     assert "Daily report" in text and "olt: 97.92% up" in text and "in 1 outages" in text
+
+
+async def test_a_down_held_for_its_parent_is_not_lost_by_a_restart(tmp_path):
+    """The child's DOWN is held for its (slow) parent's detection time; pantau stops during the
+    hold. The history knows it was held, so the next start announces it once."""
+    probe = SteerableProbe()
+    hosts = [{"name": "olt", "address": "127.0.0.2", "interval": "5s"},  # hold = 5s × 3 + 50ms
+             {"name": "cpe", "address": "127.0.0.3", "parent": "olt"}]
+    async with generic_peer() as peer:
+        first = Engine(config(tmp_path, peer.url, hosts), probe=probe)
+        await first.start()
+        try:
+            await asyncio.sleep(0.6)
+            probe.down = {"127.0.0.3"}
+            await asyncio.sleep(1.0)
+            assert peer.received == [] and ("host", "cpe") in first.history.core.held
+        finally:
+            await first.stop()
+        second = Engine(config(tmp_path, peer.url, hosts), probe=probe)
+        await second.start()
+        second.history.tick = 0.05
+        try:
+            got = await settle_for(peer, 1, quiet=1.5)
+            assert got == [("host.down", "cpe")] and peer.received[0].json["data"]["reconciled"] == "restart"
+        finally:
+            await second.stop()

@@ -25,7 +25,7 @@ import structlog
 
 from ..errors import ConfigError
 from ..events import Event, Source
-from ..suppression.core import Outcome, Suppressor
+from ..suppression.core import HELD, Outcome, Suppressor
 from ..suppression.dependencies import build_graph
 from ..suppression.schedule import parse_at
 from ..suppression.store import MaintenanceStore, StoredWindow
@@ -57,6 +57,7 @@ class HistoryService:
         self.core: Suppressor | None = None
         self._stored: tuple[StoredWindow, ...] = ()
         self._config_windows = [w.window(i, self.tz) for i, w in enumerate(self.settings.maintenance)]
+        self._held: set[str] = set()  # ids of DOWNs recorded as held, settled later
         self._reporting = asyncio.Lock()  # the loop and a direct call never send one report twice
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -109,10 +110,18 @@ class HistoryService:
         names: list[str] = []
         if outcome.sent:
             names = await self.route(outcome.event)
-        else:
+        elif outcome.suppressed != HELD:
             log.info("event.suppressed", event_type=outcome.event.type, event_id=outcome.event.id,
                      source=outcome.event.source.name, reason=outcome.suppressed)
-        self.store.record(outcome.event, suppressed=outcome.suppressed, notified=names)
+        event_id = outcome.event.id
+        if outcome.suppressed == HELD:
+            self._held.add(event_id)  # recorded now: a restart during the hold still knows it is down
+            self.store.record(outcome.event, suppressed=HELD)
+        elif event_id in self._held:
+            self._held.discard(event_id)
+            self.store.settle(event_id, suppressed=outcome.suppressed, notified=names)
+        else:
+            self.store.record(outcome.event, suppressed=outcome.suppressed, notified=names)
 
     async def run_due(self, now: float | None = None) -> int:
         """Release held DOWNs and run reconciliations due at ``now``; returns how many outcomes."""

@@ -53,6 +53,9 @@ CREATE TABLE IF NOT EXISTS history_meta (
 );
 """
 
+_INSERT = ("INSERT INTO history_events (event_id, at, type, kind, source, state, suppressed, notified, payload) "
+           "VALUES (?,?,?,?,?,?,?,?,?)")
+_SETTLE = "UPDATE history_events SET suppressed=?, notified=? WHERE event_id=?"
 _STATES = {"host.down": "down", "host.up": "up", "router.down": "down", "router.up": "up"}
 
 
@@ -92,7 +95,12 @@ class HistoryStore:
         row = (event.id, event.at.timestamp(), event.type, event.source.kind, event.source.name,
                               _STATES.get(event.type), suppressed, ",".join(notified), event.to_json())
         with self._buffer:
-            self._pending.append(row)
+            self._pending.append((_INSERT, row))
+
+    def settle(self, event_id: str, *, suppressed: str | None, notified: Sequence[str] = ()) -> None:
+        """Buffer the final decision for an event recorded earlier (a DOWN held for its parent)."""
+        with self._buffer:
+            self._pending.append((_SETTLE, (suppressed, ",".join(notified), event_id)))
 
     def flush(self) -> int:
         with self._buffer:
@@ -102,9 +110,8 @@ class HistoryStore:
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                self.db.executemany(
-                    "INSERT INTO history_events (event_id, at, type, kind, source, state, suppressed, notified, "
-                    "payload) VALUES (?,?,?,?,?,?,?,?,?)", rows)
+                for sql, params in rows:
+                    self.db.execute(sql, params)
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise

@@ -28,6 +28,8 @@ from .dependencies import DependencyGraph, Key
 from .windows import WindowSet
 
 TRANSITIONS = {"host.down": "down", "host.up": "up", "router.down": "down", "router.up": "up"}
+#: The reason recorded for a DOWN held back for its parent; a second outcome settles it later.
+HELD = "held: waiting for its parent to be checked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +71,9 @@ class Suppressor:
     # -- public ---------------------------------------------------------------------------------
 
     def decide(self, event: Event, now: float) -> list[Outcome]:
-        """The outcomes of one incoming event (possibly none yet: a held DOWN; possibly several:
-        held children released as suppressed when their parent goes down)."""
+        """The outcomes of one incoming event: usually one; a held DOWN gives an outcome with the
+        reason ``HELD`` now and its final outcome later (from ``decide`` or ``due``); a parent going
+        down also settles its held children as suppressed."""
         key = _key(event)
         state = TRANSITIONS.get(event.type)
         out: list[Outcome] = []
@@ -96,7 +99,7 @@ class Suppressor:
             hold = self.graph.hold_for(key)
             if hold > 0 and self.announced.get(key) != "down":
                 self.held[key] = (event, now + hold)
-                return out
+                return [*out, Outcome(event, HELD)]
             return [*out, self._send(key, event)]
         if key in self.held:
             held, _ = self.held.pop(key)
