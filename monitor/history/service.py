@@ -102,7 +102,13 @@ class HistoryService:
 
     async def emit(self, event: Event) -> None:
         assert self.core is not None and self.store is not None
-        for outcome in self.core.decide(event, self.clock()):
+        try:
+            outcomes = self.core.decide(event, self.clock())
+        except Exception as exc:  # fail open: a bug here must never swallow an alert
+            log.error("suppression.failed", event_id=event.id, event_type=event.type,
+                      error=f"{type(exc).__name__}: {exc}", exc_info=True)
+            outcomes = [Outcome(event)]
+        for outcome in outcomes:
             await self._handle(outcome)
 
     async def _handle(self, outcome: Outcome) -> None:

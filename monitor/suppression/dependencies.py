@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 Key = tuple[str, str]
@@ -100,8 +101,25 @@ class DependencyGraph:
             out.append(node)
         return out
 
+    @cached_property
+    def children(self) -> dict[Key, list[Key]]:
+        out: dict[Key, list[Key]] = {}
+        for child, parent in self.parents.items():
+            out.setdefault(parent, []).append(child)
+        return out
+
     def descendants(self, key: Key) -> list[Key]:
-        return [child for child in self.parents if key in self.ancestors(child)]
+        """Every host behind ``key``, breadth first (an index, so a mass outage stays linear)."""
+        out: list[Key] = []
+        seen = {key}
+        queue = [key]
+        while queue:
+            for child in self.children.get(queue.pop(0), ()):
+                if child not in seen:
+                    seen.add(child)
+                    out.append(child)
+                    queue.append(child)
+        return out
 
     def hold_for(self, key: Key) -> float:
         """How long a DOWN of ``key`` waits for its ancestors to be detected (the longest)."""
