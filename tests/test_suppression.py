@@ -150,6 +150,11 @@ def test_valid_dependencies_and_windows_load():
                            "reports": [{"every": "daily 07:00", "notify": ["screen"]}], "history": {"keep": "30d"}},
                           env={})
     assert config.settings.history.keep == 30 * 86400 and config.settings.hosts[1].parent == "olt"
+    from monitor.cli.summary import summarize_config
+
+    summary = summarize_config(config)
+    assert "dependencies (1):\n  cpe → olt" in summary and "router:core: sun 01:00-03:00" in summary
+    assert "reports (1):\n  daily 07:00 → screen" in summary
 
 
 @pytest.mark.parametrize(("change", "expected"), [
