@@ -64,9 +64,9 @@ class Suppressor:
         self.last: dict[Key, Event] = dict(last or {})  # last transition event per source
         self.held: dict[Key, tuple[Event, float]] = {}  # child DOWNs waiting for their parent
         self.pending: dict[Key, tuple[float, str]] = {}  # reconcile at (time, why)
-        for key, state in self.actual.items():  # after a restart: anything told differently is due
-            if self._differs(key, state) and key in self.last:
-                self.pending[key] = (now, "restart")
+        for key, state in self.actual.items():  # after a restart: anything told differently is due,
+            if self._differs(key, state) and key in self.last:  # once it had time to be seen again
+                self.pending[key] = (now + self.graph.settle.get(key, 0.0), "restart")
 
     # -- public ---------------------------------------------------------------------------------
 

@@ -83,7 +83,7 @@ def dependency_problems(hosts: Sequence[Any], routers: Sequence[Any]) -> list[st
 @dataclass(frozen=True)
 class DependencyGraph:
     """``parents`` maps a child to its parent; ``hold`` is how long to wait for a parent to be
-    detected DOWN (per parent), ``settle`` how long a child needs to be detected UP again."""
+    detected DOWN (per parent), ``settle`` how long a source needs to be detected UP again."""
 
     parents: Mapping[Key, Key]
     hold: Mapping[Key, float]
@@ -137,4 +137,5 @@ def build_graph(hosts: Sequence[Any], routers: Sequence[Any], checks: Sequence[A
         settle[("host", h.name)] = h.interval * (h.up_after + 1) + h.count * h.timeout
     for r in routers:
         hold[("router", r.name)] = r.poll_interval * r.down_after + r.timeout
+        settle[("router", r.name)] = r.poll_interval + r.timeout
     return DependencyGraph(parents, hold, settle)
