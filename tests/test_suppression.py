@@ -190,3 +190,16 @@ def test_valid_dependencies_and_windows_load():
 def test_bad_dependency_window_history_and_report_config_is_reported_by_path(change, expected):
     found = problems(**change)
     assert any(expected in p for p in found), found
+
+
+def test_via_router_is_an_implicit_parent_and_parent_wins():
+    """hosts[].via (the RouterOS field work) makes that router the parent unless parent: is set."""
+    from types import SimpleNamespace as NS
+
+    from monitor.suppression.dependencies import resolve_parents
+
+    hosts = [NS(name="ap", via="core", parent=None), NS(name="olt", via=None, parent=None),
+             NS(name="cpe", via="core", parent="olt"), NS(name="x", via="ghost", parent=None)]
+    parents, problems = resolve_parents(hosts, [NS(name="core")])
+    assert parents == {("host", "ap"): ("router", "core"), ("host", "cpe"): ("host", "olt")}
+    assert problems == []  # an unknown via: router is the via: check's to report

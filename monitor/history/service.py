@@ -116,7 +116,10 @@ class HistoryService:
         names: list[str] = []
         if outcome.sent:
             names = await self.route(outcome.event)
-        elif outcome.suppressed != HELD:
+        elif outcome.suppressed == HELD:
+            log.info("event.held", event_type=outcome.event.type, event_id=outcome.event.id,
+                     source=outcome.event.source.name)
+        else:
             log.info("event.suppressed", event_type=outcome.event.type, event_id=outcome.event.id,
                      source=outcome.event.source.name, reason=outcome.suppressed)
         event_id = outcome.event.id

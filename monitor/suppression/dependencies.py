@@ -50,6 +50,8 @@ def resolve_parents(hosts: Sequence[Any], routers: Sequence[Any]) -> tuple[dict[
         if ref is None:
             continue
         key, problem = _resolve(ref, host_names, router_names)
+        if problem and field == "via":
+            continue  # an unknown via: router is reported by the via: check itself
         if problem:
             problems.append(f"hosts[{i}].{field}: {problem}")
         elif key == ("host", host.name):
