@@ -178,3 +178,29 @@ async def test_a_down_held_for_its_parent_is_not_lost_by_a_restart(tmp_path):
             assert got == [("host.down", "cpe")] and peer.received[0].json["data"]["reconciled"] == "restart"
         finally:
             await second.stop()
+
+
+async def test_history_is_pruned_by_the_supervised_task(tmp_path):
+    """Events older than history.keep go at start (and hourly); newer ones stay."""
+    from monitor.history.store import HistoryStore
+
+    now = datetime.now(UTC)
+    store = HistoryStore(tmp_path / "state.db")
+    src = Source("host", "olt", "127.0.0.2")
+    store.record(Event("host.down", src, {}, at=now - timedelta(days=40)))
+    store.record(Event("host.up", src, {}, at=now - timedelta(days=20)))
+    store.close()
+    async with generic_peer() as peer:
+        engine = Engine(config(tmp_path, peer.url, [{"name": "olt", "address": "127.0.0.2"}],
+                               history={"keep": "30d"}), probe=SteerableProbe())
+        await engine.start()
+        try:
+            for _ in range(100):
+                if engine.history.store.count() == 1:
+                    break
+                await asyncio.sleep(0.05)
+            [entry] = engine.history.store.recent(10)
+            assert entry.event.type == "host.up"
+            assert "history" in engine.supervisor.names() and "suppression" in engine.supervisor.names()
+        finally:
+            await engine.stop()

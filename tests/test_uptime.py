@@ -114,3 +114,12 @@ def test_report_and_window_schedules_in_the_timezone():
     for bad in ("sun 01:00", "sun 01:00-3", "mon-fri 01:00-02:00"):
         with pytest.raises(ValueError):
             parse_span(bad)
+
+
+def test_sessions_peak_per_router_in_a_period(tmp_path):
+    store = HistoryStore(tmp_path / "s.db")
+    store.sample_sessions(T0 - 60, {"core": 999})  # before the period
+    store.sample_sessions(T0 + 60, {"core": 120, "edge": 7})
+    store.sample_sessions(T0 + 120, {"core": 153, "edge": 5})
+    assert store.sessions_peak(T0, T0 + DAY) == {"core": 153, "edge": 7}
+    store.close()
