@@ -204,3 +204,49 @@ async def test_history_is_pruned_by_the_supervised_task(tmp_path):
             assert "history" in engine.supervisor.names() and "suppression" in engine.supervisor.names()
         finally:
             await engine.stop()
+
+
+async def test_router_sessions_peak_and_a_router_window_covers_its_session_events(tmp_path):
+    """Sessions are sampled from the live watcher for the report's peak; a window on router:gw
+    also suppresses its hotspot events (recorded, not sent)."""
+    from monitor.routeros.sim.simulator import RouterSimulator
+
+    sim = RouterSimulator(password="pw", identity="gw-kos")
+    await sim.start()
+    try:
+        for i in range(3):
+            sim.hotspot_login(f"user{i}", f"10.5.50.{i + 2}", f"AA:AA:AA:AA:AA:0{i}")
+        sim.ppp_connect("pelanggan-1", caller_id="AA:BB:CC:00:00:01", address="10.9.0.2")
+        async with generic_peer() as peer:
+            cfg = parse_config({
+                "routers": [{"name": "gw", "address": "127.0.0.1", "port": sim.port, "username": "pantau",
+                             "password": "pw", "mode": "poll", "poll_interval": "100ms"}],
+                "notifiers": [{"name": "hook", "type": "webhook", "url": peer.url}],
+                "routes": [{"events": ["*"], "notify": ["hook"]}],
+                "state": {"path": str(tmp_path / "state.db")}, "plugins_dir": None}, env={})
+            engine = Engine(cfg)
+            await engine.start()
+            try:
+                engine.history.sample_every = 0.05
+                for _ in range(200):
+                    if engine.history.store.sessions_peak(0, 4e9) == {"gw": 4}:
+                        break
+                    await asyncio.sleep(0.05)
+                assert engine.history.store.sessions_peak(0, 4e9) == {"gw": 4}
+                engine.history.maintenance.add(["router:gw"], 3600, reason="upgrade")
+                engine.history.reload_windows()
+                sim.hotspot_login("user9", "10.5.50.99", "AA:AA:AA:AA:AA:99")
+                for _ in range(100):
+                    engine.history.store.flush()
+                    if engine.history.store.recent(5, kind="router"):
+                        break
+                    await asyncio.sleep(0.05)
+                [entry] = engine.history.store.recent(5, kind="router")
+                assert entry.event.type == "hotspot.login" and entry.event.data["user"] == "user9"
+                assert entry.suppressed == "maintenance 1 (router:gw: upgrade)"
+                await asyncio.sleep(0.3)
+                assert peer.received == []
+            finally:
+                await engine.stop()
+    finally:
+        await sim.stop()
