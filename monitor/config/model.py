@@ -23,6 +23,7 @@ from ..errors import ConfigError
 from ..events import EVENT_TYPES
 from ..hosts.pace import check_duration
 from ..routeros.config import RouterConfig
+from ..subscriptions.config import SubscriptionsConfig
 from ..web.config import HttpConfig
 from .envsubst import substitute
 from .types import Percent, PositiveDuration, TimeZone
@@ -127,6 +128,7 @@ class Settings(_Model):
     log: LogConfig = LogConfig()
     plugins_dir: str | None = "./plugins"
     timezone: TimeZone = "Asia/Jakarta"
+    subscriptions: SubscriptionsConfig | None = None  # expiry and quota warnings for hotspot users
     http: HttpConfig | None = None  # pantau's HTTP server (health; later metrics, status page, webhooks)
 
 
@@ -309,6 +311,10 @@ def _cross_checks(settings: Settings, notifiers: list[NotifierConfig], problems:
         for j, name in enumerate(route.notify):
             if name not in known:
                 problems.append(f"routes[{i}].notify[{j}]: unknown notifier {name!r}")
+    routers = {r.name for r in settings.routers}
+    for i, name in enumerate((settings.subscriptions.routers or []) if settings.subscriptions else []):
+        if name not in routers:
+            problems.append(f"subscriptions.routers[{i}]: unknown router {name!r}")
     for i, host in enumerate(settings.hosts):
         d = settings.defaults
         timeout = host.timeout or d.timeout
