@@ -130,8 +130,7 @@ class SubscriptionPoller:
 
     async def _read(self) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         r = self.router
-        client = await RouterClient.connect(r.address, r.port or 8728, r.username, r.password.get_secret_value(),
-                                            ssl_context=r.ssl_context(), timeout=r.timeout)
+        client = await RouterClient.for_router(r)
         try:
             fields = list(dict.fromkeys(USER_FIELDS + [r.subscriber.field]))
             users = await client.print("/ip/hotspot/user", proplist=fields)
