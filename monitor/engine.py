@@ -74,6 +74,7 @@ class Engine:
         self.session_store: RouterStore | None = None
         self.history: HistoryService | None = None  # suppression + history + reports (docs/history.md)
         self.watchers: dict[str, RouterWatcher] = {}
+        self.subscription_store: Any = None
         self.emitted: list[Event] = []  # the last few events, for `pantau demo` and tests
         self._own_probe = probe is None
         self.scheduler: IcmpScheduler | None = None
@@ -182,6 +183,7 @@ class Engine:
             for router in settings.routers:
                 watcher = self.watchers[router.name] = RouterWatcher(router, emit=self.emit, store=self.session_store)
                 self.supervisor.spawn(f"router:{router.name}", watcher.run)
+        self._start_subscriptions()
         if settings.http is not None:
             from .web.server import WebServer
 
@@ -189,6 +191,21 @@ class Engine:
             await self.web.start()  # routes are added before this: the app's router freezes here
         log.info("started", hosts=len(self.config.hosts), routers=len(settings.routers),
                  notifiers=len(self.notifiers), state=settings.state.path)
+
+    def _start_subscriptions(self) -> None:
+        """Expiry and quota warnings: one supervised poller per router that has hotspot users."""
+        config = self.config.settings.subscriptions
+        if config is None:
+            return
+        from .subscriptions.poller import SubscriptionPoller
+        from .subscriptions.store import SubscriptionStore
+
+        self.subscription_store = SubscriptionStore(self.config.settings.state.path)
+        for router in self.config.settings.routers:
+            if (router.name in config.routers) if config.routers is not None else ("hotspot" in router.watch):
+                poller = SubscriptionPoller(router, config, timezone=self.config.settings.timezone, emit=self.emit,
+                                            store=self.subscription_store)
+                self.supervisor.spawn(f"subscriptions:{router.name}", poller.run)
 
     async def stop(self, grace: float = 2.0) -> None:
         """Stop the sources at once, give in-flight deliveries ``grace`` seconds, close everything."""
@@ -214,7 +231,7 @@ class Engine:
             await self.http.close()
         if self.probe is not None and self._own_probe:
             await self.probe.aclose()
-        for store in (self.host_store, self.session_store):
+        for store in (self.host_store, self.session_store, self.subscription_store):
             if store is not None:
                 with contextlib.suppress(Exception):
                     store.close()

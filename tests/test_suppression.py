@@ -203,3 +203,11 @@ def test_via_router_is_an_implicit_parent_and_parent_wins():
     parents, problems = resolve_parents(hosts, [NS(name="core")])
     assert parents == {("host", "ap"): ("router", "core"), ("host", "cpe"): ("host", "olt")}
     assert problems == []  # an unknown via: router is the via: check's to report
+
+
+def test_a_router_window_silences_its_sessions_but_not_subscriber_warnings():
+    core = Suppressor(windows=WindowSet([window("router:core", T, T + 3600)]))
+    login = Event("hotspot.login", Source("router", "core"), {"user": "budi"}, at=datetime.fromtimestamp(T + 1, UTC))
+    quota = Event("subscriber.quota", Source("router", "core"), {"user": "budi"}, at=datetime.fromtimestamp(T + 1, UTC))
+    assert not core.decide(login, T + 1)[0].sent
+    assert core.decide(quota, T + 1)[0].sent

@@ -36,8 +36,10 @@ def test_defaults_render_every_type_in_both_languages(event_type, markup):
     english = TemplateRenderer(language="en", markup=markup).render(event)
     assert "Tanggal: 23/11/2026" in indonesian and "Jam: 09:44:05 WIB" in indonesian
     assert "Date: 2026-11-23" in english and "Time: 09:44:05 WIB" in english
-    status = "ON" if event_type in {"host.up", "router.up", "hotspot.login", "ppp.connect"} else "OFF"
-    if event.source.kind in ("host", "router"):  # state changes say ON/OFF; a report has no status
+    if event.category == "subscriber":  # warnings name the user and what runs out
+        assert "User: budi" in indonesian and "User: budi" in english
+    elif event.source.kind in ("host", "router"):  # state changes say ON/OFF like the seeds' scripts
+        status = "ON" if event_type in {"host.up", "router.up", "hotspot.login", "ppp.connect"} else "OFF"
         assert f"({status})" in indonesian or f"Status: {status}" in indonesian
         assert f"({status})" in english or f"Status: {status}" in english
     assert "\n\n" not in indonesian and "\n\n" not in english

@@ -184,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--router", required=True, help="router name from the config")
     n.set_defaults(func=cmd_import_netwatch)
 
+    from .subscriber import add_parser as add_subscriber
+
+    add_subscriber(sub, with_config)
+
     d = sub.add_parser("demo", help="run a simulated router and show the notifications it causes")
     d.add_argument("-c", "--config", default=None, help="optional config whose notifiers also get the demo")
     d.add_argument("--speed", type=float, default=1.0, help="story speed factor (2 = twice as fast)")

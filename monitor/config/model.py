@@ -24,6 +24,7 @@ from ..events import EVENT_TYPES
 from ..history.config import HistoryConfig, ReportConfig, report_problems
 from ..hosts.pace import check_duration
 from ..routeros.config import RouterConfig
+from ..subscriptions.config import SubscriptionsConfig
 from ..suppression.config import MaintenanceConfig, suppression_problems
 from ..web.config import HttpConfig
 from .envsubst import substitute
@@ -130,6 +131,7 @@ class Settings(_Model):
     log: LogConfig = LogConfig()
     plugins_dir: str | None = "./plugins"
     timezone: TimeZone = "Asia/Jakarta"
+    subscriptions: SubscriptionsConfig | None = None  # expiry and quota warnings for hotspot users
     http: HttpConfig | None = None  # pantau's HTTP server (health; later metrics, status page, webhooks)
     history: HistoryConfig = HistoryConfig()  # event history retention (docs/history.md)
     reports: list[ReportConfig] = []  # scheduled uptime summaries (docs/history.md)
@@ -317,6 +319,10 @@ def _cross_checks(settings: Settings, notifiers: list[NotifierConfig], problems:
                 problems.append(f"routes[{i}].notify[{j}]: unknown notifier {name!r}")
     problems.extend(report_problems(settings))
     problems.extend(suppression_problems(settings))
+    routers = {r.name for r in settings.routers}
+    for i, name in enumerate((settings.subscriptions.routers or []) if settings.subscriptions else []):
+        if name not in routers:
+            problems.append(f"subscriptions.routers[{i}]: unknown router {name!r}")
     for i, host in enumerate(settings.hosts):
         d = settings.defaults
         timeout = host.timeout or d.timeout

@@ -28,6 +28,9 @@ from .dependencies import DependencyGraph, Key
 from .windows import WindowSet
 
 TRANSITIONS = {"host.down": "down", "host.up": "up", "router.down": "down", "router.up": "up"}
+#: Categories a maintenance window silences: the source's state and its sessions. Warnings to
+#: subscribers (quota, expiry) and pantau's own messages are not about the window and go out.
+MAINTAINED = ("host", "router", "hotspot", "ppp")
 #: The reason recorded for a DOWN held back for its parent; a second outcome settles it later.
 HELD = "held: waiting for its parent to be checked"
 
@@ -82,7 +85,7 @@ class Suppressor:
             self.actual[key] = state
             self.last[key] = event
             out += self._parent_moved(key, previous, state, now)
-        window = self.windows.active(event.source, now)
+        window = self.windows.active(event.source, now) if event.category in MAINTAINED else None
         if window is not None:
             w, end = window
             if state is not None:
