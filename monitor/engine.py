@@ -21,6 +21,7 @@ from .delivery.outbox import Outbox
 from .delivery.routing import EventRouter
 from .errors import ConfigError
 from .events import Event
+from .history.service import HistoryService
 from .hosts.icmp.engine import IcmpEngine
 from .hosts.icmp.scheduler import IcmpScheduler
 from .hosts.loop import HostMonitor, echo_interval
@@ -71,6 +72,8 @@ class Engine:
         self.outbox: Outbox | None = None
         self.host_store: HostStateStore | None = None
         self.session_store: RouterStore | None = None
+        self.history: HistoryService | None = None  # suppression + history + reports (docs/history.md)
+        self.watchers: dict[str, RouterWatcher] = {}
         self.subscription_store: Any = None
         self.emitted: list[Event] = []  # the last few events, for `pantau demo` and tests
         self._own_probe = probe is None
@@ -126,13 +129,27 @@ class Engine:
                     await asyncio.to_thread(self.host_store.flush)
 
     async def emit(self, event: Event) -> None:
-        names = self.router.match(event)
+        """A detected event: through maintenance/dependency suppression and the history, then routed."""
+        if self.history is not None:
+            await self.history.emit(event)
+        else:
+            await self._route(event)
+
+    async def _route(self, event: Event, names: list[str] | None = None) -> list[str]:
+        """Deliver ``event`` to ``names`` (default: the notifiers its routes pick); returns them."""
+        names = self.router.match(event) if names is None else names
         log.info("event", event_type=event.type, event_id=event.id, source=event.source.name,
                  notify=names, **_log_keys(event))
         self.emitted.append(event)
         del self.emitted[:-1000]
         if names and self.outbox is not None:
             await self.outbox.enqueue(event, names)
+        return names
+
+    def _session_counts(self) -> dict[str, int]:
+        """Active sessions (hotspot + PPP) per reachable router, for the history's peaks."""
+        return {name: sum(len(w.sessions(m)) for m in w.config.watch)
+                for name, w in self.watchers.items() if not w.down}
 
     async def start(self) -> None:
         settings = self.config.settings
@@ -154,6 +171,9 @@ class Engine:
             raise ConfigError(problems)
         self.outbox = Outbox(settings.state.path, self.notifiers, {n.name: n for n in self.config.notifiers})
         await self.outbox.start()
+        self.history = HistoryService(self.config, route=self._route, sessions=self._session_counts)
+        self.history.open()
+        self.history.spawn(self.supervisor)
 
         self.host_store = HostStateStore(settings.state.path)
         self._start_hosts()
@@ -161,7 +181,7 @@ class Engine:
         if settings.routers:
             self.session_store = RouterStore(settings.state.path)
             for router in settings.routers:
-                watcher = RouterWatcher(router, emit=self.emit, store=self.session_store)
+                watcher = self.watchers[router.name] = RouterWatcher(router, emit=self.emit, store=self.session_store)
                 self.supervisor.spawn(f"router:{router.name}", watcher.run)
         self._start_subscriptions()
         if settings.http is not None:
@@ -198,6 +218,8 @@ class Engine:
         if self.web is not None:
             await self.web.aclose()
         await self.supervisor.aclose(grace=grace)  # a task that ignores cancellation is logged, not waited on
+        if self.history is not None:
+            self.history.close()  # flushes the last buffered history
         if self.outbox is not None:
             await self.outbox.aclose(grace=grace)
         for name, notifier in self.notifiers.items():

@@ -25,6 +25,7 @@ EVENT_TYPES = (
     "subscriber.quota",
     "subscriber.expiring",
     "subscriber.expired",
+    "report.summary",
 )
 
 

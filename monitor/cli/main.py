@@ -106,6 +106,19 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return outbox_command(config, args.action, notifier=args.notifier, limit=args.limit)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import report_command
+
+    return report_command(_load(args.config), since=args.since, host=args.host, router=args.router)
+
+
+def cmd_maintenance(args: argparse.Namespace) -> int:
+    from .maintenance import maintenance_command
+
+    return maintenance_command(_load(args.config), args.action, args.args, reason=args.reason,
+                               start=args.start, show_all=args.all)
+
+
 def cmd_import_netwatch(args: argparse.Namespace) -> int:
     from ..routeros.netwatch import import_netwatch
 
@@ -156,6 +169,16 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--notifier", help="only this notifier")
     o.add_argument("--limit", type=int, default=50)
     o.set_defaults(func=cmd_outbox)
+
+    rp = with_config(sub.add_parser("report", help="uptime per host and router from the history"))
+    rp.add_argument("--since", default="7d", help="period up to now (default 7d)")
+    rp.add_argument("--host", help="only this host")
+    rp.add_argument("--router", help="only this router")
+    rp.set_defaults(func=cmd_report)
+    from .maintenance import add_parser as add_maintenance
+
+    add_maintenance(sub, with_config)
+    sub.choices["maintenance"].set_defaults(func=cmd_maintenance)
 
     n = with_config(sub.add_parser("import-netwatch", help="print hosts: YAML from a router's /tool/netwatch"))
     n.add_argument("--router", required=True, help="router name from the config")

@@ -21,9 +21,11 @@ from ..delivery.registry import Registry, load_registry
 from ..delivery.templates.renderer import MessageConfig, TemplateFile, TemplateRenderer
 from ..errors import ConfigError
 from ..events import EVENT_TYPES
+from ..history.config import HistoryConfig, ReportConfig, report_problems
 from ..hosts.pace import check_duration
 from ..routeros.config import RouterConfig
 from ..subscriptions.config import SubscriptionsConfig
+from ..suppression.config import MaintenanceConfig, suppression_problems
 from ..web.config import HttpConfig
 from .envsubst import substitute
 from .types import Percent, PositiveDuration, TimeZone
@@ -54,6 +56,7 @@ class HostConfig(_Model):
     max_loss: Percent | None = None  # a check fails when loss exceeds this (default: all lost)
     max_rtt: PositiveDuration | None = None  # a check fails when the average RTT exceeds this
     labels: dict[str, str] = {}
+    parent: str | None = None  # a host or router this one sits behind (docs/maintenance.md)
 
     @field_validator("address")
     @classmethod
@@ -130,6 +133,9 @@ class Settings(_Model):
     timezone: TimeZone = "Asia/Jakarta"
     subscriptions: SubscriptionsConfig | None = None  # expiry and quota warnings for hotspot users
     http: HttpConfig | None = None  # pantau's HTTP server (health; later metrics, status page, webhooks)
+    history: HistoryConfig = HistoryConfig()  # event history retention (docs/history.md)
+    reports: list[ReportConfig] = []  # scheduled uptime summaries (docs/history.md)
+    maintenance: list[MaintenanceConfig] = []  # maintenance windows (docs/maintenance.md)
 
 
 @dataclass(frozen=True)
@@ -311,6 +317,8 @@ def _cross_checks(settings: Settings, notifiers: list[NotifierConfig], problems:
         for j, name in enumerate(route.notify):
             if name not in known:
                 problems.append(f"routes[{i}].notify[{j}]: unknown notifier {name!r}")
+    problems.extend(report_problems(settings))
+    problems.extend(suppression_problems(settings))
     routers = {r.name for r in settings.routers}
     for i, name in enumerate((settings.subscriptions.routers or []) if settings.subscriptions else []):
         if name not in routers:

@@ -339,6 +339,12 @@ def sample_events() -> list[Event]:
         "subscriber.expired": {"user": "budi", "router": "core", "profile": "2M-harian", "kind": "validity",
                                "reason": "validity", "remaining_s": 0, "expires_at": "2026-11-24T10:00:00+07:00",
                                "subscriber": {"phone": "6285712345678"}},
+        "report.summary": {"period": "daily", "since": "2026-11-22T00:00:00.000Z", "until": "2026-11-23T00:00:00.000Z",
+                           "sources": 12, "outages": 3, "downtime_s": 5400.0, "maintenance_s": 3600.0,
+                           "worst": [{"kind": "host", "name": "olt-kampung", "uptime": 0.9375, "down_s": 5400.0,
+                                      "outages": 2}],
+                           "sessions_peak": {"core": 153}},
     }
-    return [Event(type=t, source=host if t.startswith("host.") else router, data=data[t], at=_SAMPLE_AT)
+    sources = {"host": host, "report": Source(kind="pantau", name="report")}
+    return [Event(type=t, source=sources.get(t.split(".")[0], router), data=data[t], at=_SAMPLE_AT)
             for t in EVENT_TYPES]
