@@ -34,7 +34,7 @@ SESSION_COOKIE = "pantau_session"
 LOGIN_CSRF_COOKIE = "pantau_login_csrf"
 MAX_FAILURES, FAILURE_WINDOW = 10, 300.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-SESSION_KEY = web.AppKey("pantau_session", object)
+SESSION_KEY: Any = web.RequestKey("pantau_session", object) if hasattr(web, "RequestKey") else "pantau_session"
 
 
 @dataclass

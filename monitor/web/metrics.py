@@ -104,7 +104,8 @@ class EngineCollector:
         outbox = self.engine.outbox
         messages = GaugeMetricFamily("pantau_outbox_messages", "Outbox rows per notifier and status "
                                      "(sent rows are kept 7 days)", labels=["notifier", "status"])
-        for notifier, counts in sorted(self.outbox_counts.items()):
+        every = {name: {} for name in self.engine.notifiers} | self.outbox_counts
+        for notifier, counts in sorted(every.items()):
             for status in ("pending", "dead", "sent"):
                 messages.add_metric([notifier, status], counts.get(status, 0))
         yield messages

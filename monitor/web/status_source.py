@@ -146,9 +146,10 @@ class EngineStatusSource:
                                           else State.UNKNOWN.value, now) for n, t in transitions.items()}
 
     async def outbox(self) -> dict[str, dict[str, int]]:
-        if self.engine.outbox is None:
-            return {}
-        return await asyncio.wait_for(self.engine.outbox.counts_by_notifier(), 5.0)
+        counts = {name: {"pending": 0, "dead": 0, "sent": 0} for name in self.engine.notifiers}
+        if self.engine.outbox is not None:
+            counts.update(await asyncio.wait_for(self.engine.outbox.counts_by_notifier(), 5.0))
+        return counts
 
     def maintenance(self) -> list[MaintenanceView] | None:
         fn = getattr(self.engine, "maintenance_windows", None)
