@@ -22,12 +22,15 @@ import structlog
 from aiohttp import web
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from ..delivery.delivery_stats import LATENCY_BUCKETS
 from ..hosts.detector import State
 
 log = structlog.get_logger("pantau.web")
+
+# the classic text format (what we write and what every Prometheus 2.x reads); newer clients
+# advertise version=1.0.0 as their default, which older servers do not know
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 ICMP_COUNTERS = {
     "sent": "Echo requests sent",
@@ -42,8 +45,8 @@ _HOST_FAMILIES = (
     ("pantau_host_up", "gauge", "1 when the host is up, 0 when down, NaN before its state is known"),
     ("pantau_host_rtt_seconds", "gauge", "Average round-trip time of the host's last check (absent: no reply)"),
     ("pantau_host_loss_ratio", "gauge", "Share of echoes lost in the host's last check"),
-    ("pantau_host_checks", "counter", "Checks of the host since pantau started"),
-    ("pantau_host_check_failures", "counter", "Failed checks of the host since pantau started"),
+    ("pantau_host_checks_total", "counter", "Checks of the host since pantau started"),
+    ("pantau_host_check_failures_total", "counter", "Failed checks of the host since pantau started"),
 )
 
 
@@ -172,7 +175,7 @@ class MetricsExporter:
         out: dict[str, list[str]] = {name: [f"# HELP {name} {text}\n# TYPE {name} {kind}\n"]
                                      for name, kind, text in _HOST_FAMILIES}
         up, rtt, loss = out["pantau_host_up"], out["pantau_host_rtt_seconds"], out["pantau_host_loss_ratio"]
-        checks, failures = out["pantau_host_checks"], out["pantau_host_check_failures"]
+        checks, failures = out["pantau_host_checks_total"], out["pantau_host_check_failures_total"]
         for name, mon in monitors.items():
             label = labels.get(name)
             if label is None:
@@ -192,4 +195,4 @@ class MetricsExporter:
     async def handle(self, request: web.Request) -> web.Response:
         await self.refresh()
         body = self.render()
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
