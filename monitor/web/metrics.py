@@ -14,7 +14,6 @@ the scrape budget (200 ms at 10k hosts, benchmarks/metrics.py). Everything else 
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,10 +54,7 @@ def escape_label(value: str) -> str:
     return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
-def _number(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    return repr(float(value)) if not float(value).is_integer() else str(int(value))
+_UP_VALUE = {State.UP: "1", State.DOWN: "0", State.UNKNOWN: "NaN"}
 
 
 class EngineCollector:
@@ -180,14 +176,13 @@ class MetricsExporter:
             label = labels.get(name)
             if label is None:
                 label = labels[name] = f'{{host="{escape_label(name)}"}} '
-            state = mon.detector.state
-            up.append(f"pantau_host_up{label}{1 if state is State.UP else 0 if state is State.DOWN else 'NaN'}\n")
+            up.append(f"pantau_host_up{label}{_UP_VALUE[mon.detector.state]}\n")
             last = mon.last
             if last is not None:
-                avg = last.rtt_avg_ms
-                if avg is not None:
-                    rtt.append(f"pantau_host_rtt_seconds{label}{_number(avg / 1000)}\n")
-                loss.append(f"pantau_host_loss_ratio{label}{_number(last.loss)}\n")
+                rtts = last.rtts_ms
+                if rtts:
+                    rtt.append(f"pantau_host_rtt_seconds{label}{sum(rtts) / len(rtts) / 1000!r}\n")
+                loss.append(f"pantau_host_loss_ratio{label}{float(last.loss)!r}\n")
             checks.append(f"pantau_host_checks_total{label}{mon.checks}\n")
             failures.append(f"pantau_host_check_failures_total{label}{mon.failures}\n")
         return "".join(line for lines in out.values() for line in lines).encode()
