@@ -106,3 +106,39 @@ async def test_chromium_sees_a_host_go_down(tmp_path):
         for path in (tmp_path / "status-360px.png", ARTIFACTS / "status-360px.png"):
             await page.screenshot(path)
         assert (tmp_path / "status-360px.png").stat().st_size > 5000
+
+
+async def test_routers_and_maintenance_on_the_page(tmp_path):
+    """A simulated router's sessions and reachability; maintenance windows appear once the engine
+    exposes them (the StatusSource hook the history wing plugs into) and not before."""
+    from routeros_helpers import PASSWORD as ROUTER_PASSWORD
+
+    from monitor.routeros.sim.simulator import RouterSimulator
+
+    async with RouterSimulator(password=ROUTER_PASSWORD, identity="gw-pasar") as sim:
+        sim.hotspot_login("budi", "10.5.50.2", "AA:AA:AA:AA:AA:01")
+        sim.ppp_connect("pelanggan-1", caller_id="AA:BB:CC:00:00:01", address="10.9.0.2")
+        sim.ppp_connect("pelanggan-2", caller_id="AA:BB:CC:00:00:02", address="10.9.0.3")
+        config = web_config(tmp_path, routers=[
+            {"name": "core", "address": "127.0.0.1", "port": sim.port, "username": "pantau",
+             "password": ROUTER_PASSWORD, "mode": "poll", "poll_interval": "0.2s", "down_after": 1}])
+        async with running(config) as (engine, base), client() as http:
+            watcher = engine.watchers["core"]
+            await wait_for(lambda: watcher.session_count("ppp") == 2 and watcher.identity == "gw-pasar")
+            await login(http, base)
+            async with http.get(base + "/status?lang=en") as r:
+                html = await r.text()
+            card = html[html.index('data-router="core"'):]
+            card = card[:card.index("</div>\n    </div>") if "</div>\n    </div>" in card else 600]
+            assert "reachable" in card and "Hotspot active: <b>1</b>" in card and "PPPoE active: <b>2</b>" in card
+            assert 'id="maintenance"' not in html
+
+            engine.maintenance_windows = lambda: [  # what a maintenance wing would expose
+                {"target": "router:core", "start": 1_700_000_000.0, "end": 1_700_007_200.0, "reason": "upgrade"}]
+            sim.set_fault("refuse")
+            await wait_for(lambda: watcher.down)
+            async with http.get(base + "/status?lang=en") as r:
+                html = await r.text()
+            assert 'class="card bad" data-router="core"' in html and "unreachable" in html
+            section = html[html.index('id="maintenance"'):]
+            assert "router:core" in section and "upgrade" in section and "15-11 05:13:20" in section
