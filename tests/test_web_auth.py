@@ -6,6 +6,7 @@ import io
 import subprocess
 import sys
 from contextlib import redirect_stderr
+from urllib.parse import parse_qs, urlsplit
 
 from web_helpers import PASSWORD, client, form_token, login, running, web_config
 
@@ -49,6 +50,11 @@ async def test_login_session_cookie_and_logout(tmp_path):
                 assert r.status == 200, path
         async with http.get(base + "/status", allow_redirects=False) as r:
             assert r.status == 303 and r.headers["Location"] == "/login"
+        async with http.get(base + "/status?state=down&page=2", allow_redirects=False) as r:
+            location = r.headers["Location"]
+            assert parse_qs(urlsplit(location).query) == {"next": ["/status?state=down&page=2"]}
+        async with http.get(base + "/login?next=/status%3Fstate%3Ddown%26page%3D2") as r:
+            assert 'name="next" value="/status?state=down&amp;page=2"' in await r.text()
         for path in ("/api/status", "/status/stream"):
             async with http.get(base + path, allow_redirects=False) as r:
                 assert r.status == 401, path

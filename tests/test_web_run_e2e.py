@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import socket
-import subprocess
 import sys
 
 import aiohttp
@@ -26,9 +25,9 @@ async def test_pantau_run_serves_the_web_side(tmp_path, root):
     path.write_text(yaml.safe_dump({"state": {"path": str(tmp_path / "state.db")}, "plugins_dir": None,
                                     "notifiers": [{"name": "screen", "type": "console"}],
                                     "http": {"listen": f"127.0.0.1:{port}", "users": {"admin": _HASH}}}))
-    proc = subprocess.Popen([sys.executable, "-m", "monitor", "run", "-c", str(path)], cwd=root,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "PYTHONPATH": str(root)})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "monitor", "run", "-c", str(path), cwd=root, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(root)})
     try:
         base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as http:
@@ -53,4 +52,4 @@ async def test_pantau_run_serves_the_web_side(tmp_path, root):
                 assert r.status == 303 and r.headers["Location"] == "/login"
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert await asyncio.to_thread(proc.wait, 10) == 0
+        assert await asyncio.wait_for(proc.wait(), 10) == 0

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import structlog
 from aiohttp import web
@@ -89,8 +89,8 @@ class Auth:
             if session is None:
                 if request.method == "GET" and request.path.startswith("/status") and \
                         not request.path.startswith("/status/stream"):
-                    raise web.HTTPSeeOther(f"/login?next={request.path_qs}" if request.path_qs != "/status"
-                                           else "/login")
+                    raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='/')}"
+                                           if request.path_qs != "/status" else "/login")
                 raise web.HTTPUnauthorized(text="log in first")
             if request.method not in ("GET", "HEAD"):
                 await self._check_csrf(request, session.csrf)

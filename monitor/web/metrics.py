@@ -185,7 +185,7 @@ class MetricsExporter:
                 loss.append(f"pantau_host_loss_ratio{label}{float(last.loss)!r}\n")
             checks.append(f"pantau_host_checks_total{label}{mon.checks}\n")
             failures.append(f"pantau_host_check_failures_total{label}{mon.failures}\n")
-        return "".join(line for lines in out.values() for line in lines).encode()
+        return "".join(map("".join, out.values())).encode()
 
     async def handle(self, request: web.Request) -> web.Response:
         await self.refresh()
