@@ -29,9 +29,8 @@ def build_web(engine: Any, *, source: StatusSource | None = None) -> WebServer:
     health = Health(engine.supervisor.health, db_path=settings.state.path, loop_lag=lag,
                     max_loop_lag=http.max_loop_lag, ready=lambda: engine.ready)
     metrics = MetricsExporter(engine, lag)
-    page: StatusPage | None = None
-    auth = Auth(http.users, ttl=http.session_ttl, render_login=lambda *a, **k: page.render_login(*a, **k))
-    page = StatusPage(source or EngineStatusSource(engine), auth, timezone=settings.timezone)
+    page = StatusPage(source or EngineStatusSource(engine), timezone=settings.timezone)
+    auth = Auth(http.users, ttl=http.session_ttl, render_login=page.render_login)
     server.app.on_shutdown.append(page.on_shutdown)
-    server.add_routes([*health.routes(), *metrics.routes(), *auth.routes(), *page.routes()])
+    server.add_routes([*health.routes(), *metrics.routes(), *auth.routes(), *page.routes(auth)])
     return server

@@ -83,9 +83,9 @@ def query_string(params: dict[str, Any], **changes: Any) -> str:
 
 
 class StatusPage:
-    def __init__(self, source: StatusSource, auth: Auth, *, timezone: str = "Asia/Jakarta",
-                 clock: Any = time.time, poll: float = 1.0):
-        self.source, self.auth, self.clock, self.poll = source, auth, clock, poll
+    def __init__(self, source: StatusSource, *, timezone: str = "Asia/Jakarta", clock: Any = time.time,
+                 poll: float = 1.0):
+        self.source, self.clock, self.poll = source, clock, poll
         self.zone = ZoneInfo(timezone)
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                                       trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
@@ -94,8 +94,8 @@ class StatusPage:
         self.env.filters["qs"] = query_string
         self.closing = asyncio.Event()
 
-    def routes(self) -> list[web.RouteDef]:
-        guard = self.auth.protected
+    def routes(self, auth: Auth) -> list[web.RouteDef]:
+        guard = auth.protected
         return [web.get("/", self._root), web.get("/status", guard(self.page)),
                 web.get("/status/stream", guard(self.stream)), web.get("/api/status", guard(self.api)),
                 web.static("/static", HERE / "static", append_version=False)]
