@@ -177,7 +177,7 @@ class StatusPage:
                 elif self.clock() - last_write >= 15:
                     await response.write(b": keep-alive\n\n")
                     last_write = self.clock()
-        except (ConnectionResetError, asyncio.CancelledError):
+        except ConnectionResetError:  # the browser went away
             return response
         return response
 
