@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from collections import deque
 from contextlib import redirect_stderr
 from urllib.parse import parse_qs, urlsplit
 
@@ -147,3 +148,24 @@ async def test_no_secret_is_ever_rendered(tmp_path):
         for secret in (token, "AAF-secret", router_pw, PASSWORD, "scrypt$"):
             assert secret not in text
 
+
+
+async def test_sessions_expire_and_failures_are_forgotten():
+    """Driven clock: a session ends ``ttl`` after its last use; stale failure records go."""
+    from aiohttp.test_utils import make_mocked_request
+
+    from monitor.web.auth import SESSION_COOKIE, Auth, Session
+
+    now = [1000.0]
+    auth = Auth({"admin": hash_password("x" * 8)}, ttl=60, render_login=None, clock=lambda: now[0])
+    auth._sessions["s1"] = Session("s1", "admin", "c", now[0] + 60)
+    request = lambda: make_mocked_request("GET", "/status", headers={"Cookie": f"{SESSION_COOKIE}=s1"})  # noqa: E731
+    now[0] += 50
+    assert auth.session(request()) is not None  # used at 1050: now valid until 1110
+    now[0] += 55
+    assert auth.session(request()) is not None
+    now[0] += 61
+    assert auth.session(request()) is None and "s1" not in auth._sessions
+    auth._failures["10.0.0.1"] = deque([now[0] - 400])
+    auth._prune(now[0])
+    assert auth._failures == {}

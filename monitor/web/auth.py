@@ -139,6 +139,8 @@ class Auth:
         ok = stored is not None and await asyncio.to_thread(verify_password, password, stored)
         if not ok:
             failures.append(now)
+            if len(self._failures) > 1000:  # many addresses failing: forget the stale ones
+                self._prune(now)
             log.warning("web.login_failed", user=user[:64], remote=remote, failures=len(failures))
             return await self.login_form(request, error="invalid", status=401)
         self._failures.pop(remote, None)
@@ -162,6 +164,8 @@ class Auth:
     def _prune(self, now: float) -> None:
         for sid in [sid for sid, s in self._sessions.items() if s.expires <= now]:
             del self._sessions[sid]
+        for remote in [r for r, f in self._failures.items() if not f or f[-1] <= now - FAILURE_WINDOW]:
+            del self._failures[remote]
 
 
 def _redirect(location: str) -> web.Response:
