@@ -106,6 +106,9 @@ async def test_chromium_sees_a_host_go_down(tmp_path):
         for path in (tmp_path / "status-360px.png", ARTIFACTS / "status-360px.png"):
             await page.screenshot(path)
         assert (tmp_path / "status-360px.png").stat().st_size > 5000
+        await page.send("Emulation.setDeviceMetricsOverride", width=1200, height=800, deviceScaleFactor=1,
+                        mobile=False)
+        await page.screenshot(ARTIFACTS / "status-1200px.png")
 
 
 async def test_routers_and_maintenance_on_the_page(tmp_path):
