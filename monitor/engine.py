@@ -72,6 +72,7 @@ class Engine:
         self.outbox: Outbox | None = None
         self.host_store: HostStateStore | None = None
         self.session_store: RouterStore | None = None
+        self.subscription_store: Any = None
         self.emitted: list[Event] = []  # the last few events, for `pantau demo` and tests
         # read by the web wing (/metrics, status page) at request time
         self.monitors: dict[str, HostMonitor] = {}
@@ -144,7 +145,7 @@ class Engine:
         settings = self.config.settings
         register_secrets(secret_values(self.config))
         if self.probe is None and self.config.hosts:
-            self.probe = await open_probe(settings.icmp)
+            self.probe = await open_probe(settings.icmp, self.config.hosts)
         self.http = aiohttp.ClientSession()
         problems = []
         for cfg in self.config.notifiers:
@@ -170,6 +171,7 @@ class Engine:
                 watcher = self.watchers[router.name] = RouterWatcher(router, emit=self.emit,
                                                                      store=self.session_store)
                 self.supervisor.spawn(f"router:{router.name}", watcher.run)
+        self._start_subscriptions()
         if settings.http is not None:
             from .web.site import build_web
 
@@ -178,6 +180,21 @@ class Engine:
         self.ready = True
         log.info("started", hosts=len(self.config.hosts), routers=len(settings.routers),
                  notifiers=len(self.notifiers), state=settings.state.path)
+
+    def _start_subscriptions(self) -> None:
+        """Expiry and quota warnings: one supervised poller per router that has hotspot users."""
+        config = self.config.settings.subscriptions
+        if config is None:
+            return
+        from .subscriptions.poller import SubscriptionPoller
+        from .subscriptions.store import SubscriptionStore
+
+        self.subscription_store = SubscriptionStore(self.config.settings.state.path)
+        for router in self.config.settings.routers:
+            if (router.name in config.routers) if config.routers is not None else ("hotspot" in router.watch):
+                poller = SubscriptionPoller(router, config, timezone=self.config.settings.timezone, emit=self.emit,
+                                            store=self.subscription_store)
+                self.supervisor.spawn(f"subscriptions:{router.name}", poller.run)
 
     async def stop(self, grace: float = 2.0) -> None:
         """Stop the sources at once, give in-flight deliveries ``grace`` seconds, close everything."""
@@ -202,7 +219,7 @@ class Engine:
             await self.http.close()
         if self.probe is not None and self._own_probe:
             await self.probe.aclose()
-        for store in (self.host_store, self.session_store):
+        for store in (self.host_store, self.session_store, self.subscription_store):
             if store is not None:
                 with contextlib.suppress(Exception):
                     store.close()

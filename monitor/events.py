@@ -22,6 +22,9 @@ EVENT_TYPES = (
     "hotspot.logout",
     "ppp.connect",
     "ppp.disconnect",
+    "subscriber.quota",
+    "subscriber.expiring",
+    "subscriber.expired",
 )
 
 

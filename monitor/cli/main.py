@@ -13,18 +13,21 @@ import json
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..config.model import Config, load_config
 from ..errors import ConfigError, PantauError, ProbeError
-from ..logs import configure_logging, register_secrets
+
+if TYPE_CHECKING:  # the config model pulls in pydantic and aiohttp: `pantau --version` must not wait
+    from ..config.model import Config
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 DEFAULT_CONFIG = "monitor.yaml"
 
 
 def _load(path: str) -> Config:
+    from ..config.model import load_config
+
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -36,6 +39,7 @@ def _load(path: str) -> Config:
 
 def _setup_logs(config: Config, level: str | None = None, *, cache: bool = False) -> None:
     from ..engine import secret_values
+    from ..logs import configure_logging, register_secrets
 
     configure_logging(level or config.settings.log.level, config.settings.log.format, cache=cache)
     register_secrets(secret_values(config))
@@ -165,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("hash-password", help="print a password hash for http.users (reads the password from "
                    "the terminal or stdin)").set_defaults(func=cmd_hash_password)
+
+    from .subscriber import add_parser as add_subscriber
+
+    add_subscriber(sub, with_config)
 
     d = sub.add_parser("demo", help="run a simulated router and show the notifications it causes")
     d.add_argument("-c", "--config", default=None, help="optional config whose notifiers also get the demo")
