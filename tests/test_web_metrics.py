@@ -100,5 +100,6 @@ async def test_icmp_engine_counters(tmp_path, engine):
         async with http.get(base + "/metrics") as r:
             got = samples(await r.text())
     assert got[("pantau_icmp_sent_total", ())] >= got[("pantau_icmp_replies_total", ())] >= 2
-    assert ("pantau_icmp_skipped_checks_total", ()) in got
+    assert got[("pantau_icmp_scheduled_checks_total", ())] >= 1
+    assert ("pantau_icmp_skipped_checks_total", ()) in got and ("pantau_icmp_late_checks_total", ()) in got
     assert got[("pantau_events_total", (("type", "host.down"),))] == 1

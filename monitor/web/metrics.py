@@ -40,6 +40,12 @@ ICMP_COUNTERS = {
     "send_errors": "Echo requests the kernel refused to send",
 }
 
+SCHEDULER_COUNTERS = {
+    "scheduled": "Check slots the scheduler handed to the ICMP engine",
+    "skipped": "Check slots skipped because the host's previous check was still running",
+    "late": "Check slots missed because the event loop fell behind",
+}
+
 _HOST_FAMILIES = (
     ("pantau_host_up", "gauge", "1 when the host is up, 0 when down, NaN before its state is known"),
     ("pantau_host_rtt_seconds", "gauge", "Average round-trip time of the host's last check (absent: no reply)"),
@@ -135,8 +141,10 @@ class EngineCollector:
                 yield CounterMetricFamily(f"pantau_icmp_{key}", text, value=stats.get(key, 0))
         scheduler = self.engine.scheduler
         if scheduler is not None:
-            yield CounterMetricFamily("pantau_icmp_skipped_checks", "Check slots skipped because the host's "
-                                      "previous check was still running", value=scheduler.skipped)
+            counts = scheduler.stats
+            for key, text in SCHEDULER_COUNTERS.items():
+                if key in counts:
+                    yield CounterMetricFamily(f"pantau_icmp_{key}_checks", text, value=counts[key])
 
 
 class MetricsExporter:
