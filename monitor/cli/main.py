@@ -143,6 +143,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(speed=args.speed, config_path=args.config, loop_forever=args.forever))
 
 
+def cmd_hash_password(args: argparse.Namespace) -> int:
+    from .hashpw import hash_password_command
+
+    return hash_password_command()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pantau", description="Off-router monitor for MikroTik networks.")
     p.add_argument("--version", action="version", version=f"pantau {__version__}")
@@ -183,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     n = with_config(sub.add_parser("import-netwatch", help="print hosts: YAML from a router's /tool/netwatch"))
     n.add_argument("--router", required=True, help="router name from the config")
     n.set_defaults(func=cmd_import_netwatch)
+
+    sub.add_parser("hash-password", help="print a password hash for http.users (reads the password from "
+                   "the terminal or stdin)").set_defaults(func=cmd_hash_password)
 
     from .subscriber import add_parser as add_subscriber
 
