@@ -20,7 +20,7 @@ from .delivery.notify import NotifierContext
 from .delivery.outbox import Outbox
 from .delivery.routing import EventRouter
 from .errors import ConfigError
-from .events import Event
+from .events import Event, Source
 from .hosts.icmp.engine import IcmpEngine
 from .hosts.icmp.scheduler import IcmpScheduler
 from .hosts.loop import HostMonitor, echo_interval
@@ -30,6 +30,7 @@ from .hosts.state import HostStateStore
 from .logs import register_secrets
 from .routeros.store import RouterStore
 from .routeros.watcher import RouterWatcher
+from .state_writer import StateWriter
 from .supervisor import Supervisor
 
 log = structlog.get_logger("pantau.engine")
@@ -65,17 +66,16 @@ class Engine:
         self.probe = probe
         self.router = EventRouter(config.routes)
         self.notifiers: dict[str, Any] = {}
-        self.supervisor = Supervisor()
+        self.supervisor = Supervisor(on_degraded=self._degraded)
         self.web: Any = None  # monitor.web.server.WebServer when `http:` is configured
         self.http: aiohttp.ClientSession | None = None
         self.outbox: Outbox | None = None
+        self.writer: StateWriter | None = None  # every state-DB write while running (monitor/state_writer.py)
         self.host_store: HostStateStore | None = None
         self.session_store: RouterStore | None = None
         self.emitted: list[Event] = []  # the last few events, for `pantau demo` and tests
         self._own_probe = probe is None
         self.scheduler: IcmpScheduler | None = None
-        self._queue: asyncio.Queue[Event] = asyncio.Queue()
-        self._emitting = asyncio.Lock()
 
     def _start_hosts(self) -> None:
         """One monitor per host. With the one-socket ICMP engine a single scheduler drives every
@@ -91,47 +91,42 @@ class Engine:
             return
         if isinstance(self.probe, IcmpEngine):
             def on_result(name: Hashable, result: CheckResult) -> None:
+                # observe() hands the state change to the writer; the event follows in the same
+                # synchronous step, so both commit in one transaction
                 event = monitors[str(name)].observe(result, time.time())
                 if event is not None:
-                    self._queue.put_nowait(event)
+                    self.submit(event)
 
             self.scheduler = IcmpScheduler(self.probe, on_result)
             for name, mon in monitors.items():
                 h = mon.host
                 self.scheduler.add(name, h.address, interval=h.interval, count=h.count, timeout=h.timeout,
                                    echo_interval=echo_interval(h))
-            self.supervisor.spawn("host-state", self._flusher)
         else:
             for name, mon in monitors.items():
                 self.supervisor.spawn(f"host:{name}", mon.run)
 
-    async def _emitter(self) -> None:
-        """Emit scheduler-detected events one at a time, in detection order, then persist states."""
-        while True:
-            event = await self._queue.get()
-            async with self._emitting:
-                try:
-                    await self.emit(event)
-                except Exception as exc:  # keep emitting the others
-                    log.error("emit_failed", event_id=event.id, error=f"{type(exc).__name__}: {exc}")
-
-    async def _flusher(self, every: float = 1.0) -> None:
-        """Write buffered host states once their events are emitted (at most once a second)."""
-        assert self.host_store is not None
-        while True:
-            await asyncio.sleep(every)
-            async with self._emitting:  # no event between detection and the outbox right now
-                if self.host_store.has_pending and self._queue.empty():
-                    await asyncio.to_thread(self.host_store.flush)
-
-    async def emit(self, event: Event) -> None:
+    def submit(self, event: Event) -> None:
+        """Route ``event`` and hand it to the state writer (never blocks, never fails: a locked or
+        full database is waited out by the writer, in order)."""
         names = self.router.match(event)
         log.info("event", event_type=event.type, event_id=event.id, source=event.source.name,
                  notify=names, **_log_keys(event))
         self.emitted.append(event)
         del self.emitted[:-1000]
-        if names and self.outbox is not None:
-            await self.outbox.enqueue(event, names)
+        if self.writer is not None:
+            self.writer.submit(event, names)
+
+    async def emit(self, event: Event) -> None:
+        """The sources' ``emit``: does not suspend, so a source's state change submitted right
+        after it lands in the same transaction (see monitor/state_writer.py)."""
+        self.submit(event)
+
+    def _degraded(self, task: str, error: str, crashes: int) -> None:
+        """A task keeps crashing: tell the operators (route ``pantau.*`` to the admins)."""
+        self.submit(Event("pantau.degraded", Source(kind="pantau", name=task),
+                          {"task": task, "error": error, "crashes": crashes,
+                           "window_s": self.supervisor.window}))
 
     async def start(self) -> None:
         settings = self.config.settings
@@ -151,16 +146,21 @@ class Engine:
                 problems.append(f"notifier {cfg.name} ({kind.origin}): cannot start: {type(exc).__name__}: {exc}")
         if problems:
             raise ConfigError(problems)
-        self.outbox = Outbox(settings.state.path, self.notifiers, {n.name: n for n in self.config.notifiers})
+        state = settings.state
+        sweep = max(0.5, min(30.0, state.keep_sent / 4, state.keep_dead / 4))  # short retention, frequent prune
+        self.outbox = Outbox(state.path, self.notifiers, {n.name: n for n in self.config.notifiers},
+                             keep_sent=state.keep_sent, keep_dead=state.keep_dead, poll_interval=sweep,
+                             spawn=self.supervisor.spawn)
         await self.outbox.start()
+        self.writer = StateWriter(self.outbox.commit)
+        self.supervisor.spawn("state-writer", self.writer.run)
 
-        self.host_store = HostStateStore(settings.state.path)
+        self.host_store = HostStateStore(state.path, submit=self.writer.submit)
         self._start_hosts()
-        self.supervisor.spawn("emitter", self._emitter)
         if settings.routers:
-            self.session_store = RouterStore(settings.state.path)
+            self.session_store = RouterStore(state.path, submit=self.writer.submit)
             for router in settings.routers:
-                watcher = RouterWatcher(router, emit=self.emit, store=self.session_store)
+                watcher = RouterWatcher(router, emit=self.emit, store=self.session_store, supervisor=self.supervisor)
                 self.supervisor.spawn(f"router:{router.name}", watcher.run)
         if settings.http is not None:
             from .web.server import WebServer
@@ -174,15 +174,17 @@ class Engine:
         """Stop the sources at once, give in-flight deliveries ``grace`` seconds, close everything."""
         if self.scheduler is not None:
             await self.scheduler.aclose()
-        while not self._queue.empty():  # detected but not yet emitted: into the outbox first
-            event = self._queue.get_nowait()
-            with contextlib.suppress(Exception):
-                await self.emit(event)
+        for name in self.supervisor.names():  # the sources first: nothing new is detected
+            if name.startswith(("router:", "host:")) and ":listen:" not in name:
+                await self.supervisor.cancel(name, grace=grace)
+        if self.writer is not None and not await self.writer.flush(timeout=grace):
+            # the database is still locked or full: these are re-detected on the next start
+            log.error("state_writes_abandoned", waiting=len(self.writer))
         if self.web is not None:
             await self.web.aclose()
-        await self.supervisor.aclose(grace=grace)  # a task that ignores cancellation is logged, not waited on
-        if self.outbox is not None:
+        if self.outbox is not None:  # in-flight sends get their grace before anything is cancelled
             await self.outbox.aclose(grace=grace)
+        await self.supervisor.aclose(grace=grace)  # a task that ignores cancellation is logged, not waited on
         for name, notifier in self.notifiers.items():
             try:
                 await notifier.aclose()
@@ -210,6 +212,8 @@ def _log_keys(event: Event) -> dict[str, Any]:
     keys: dict[str, Any] = {}
     if event.source.kind == "host":
         keys["host"] = event.source.name
+    elif event.source.kind == "pantau":
+        keys["task"] = event.source.name
     else:
         keys["router"] = event.source.name
     for k in ("user", "name"):

@@ -87,7 +87,7 @@ def test_override_exact_beats_glob_and_digest_is_separate():
     assert r.render(SAMPLES["ppp.connect"]) == "MASUK pelanggan-017"
     assert r.render(SAMPLES["ppp.disconnect"]) == "PPP pelanggan-017"
     assert r.render(SAMPLES["host.down"]).startswith("🔴 *HOST DOWN*")
-    assert r.render_digest(sample_events()).startswith("*Ringkasan*: 8 kejadian")
+    assert r.render_digest(sample_events()).startswith("*Ringkasan*: 9 kejadian")
 
 
 def test_template_from_file_relative_to_base_dir(tmp_path):

@@ -322,6 +322,9 @@ def sample_events() -> list[Event]:
                            "reason": "lost-service"},
         "ppp.connect": ppp,
         "ppp.disconnect": {**ppp, "uptime_s": 93_784.0, "reason": "peer-request"},
+        "pantau.degraded": {"task": "router:core", "error": "OperationalError: disk I/O error", "crashes": 5,
+                            "window_s": 300.0},
     }
-    return [Event(type=t, source=host if t.startswith("host.") else router, data=data[t], at=_SAMPLE_AT)
-            for t in EVENT_TYPES]
+    task = Source(kind="pantau", name="router:core")
+    return [Event(type=t, source=host if t.startswith("host.") else task if t.startswith("pantau.") else router,
+                  data=data[t], at=_SAMPLE_AT) for t in EVENT_TYPES]
