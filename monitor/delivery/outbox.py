@@ -61,6 +61,7 @@ class _Lane:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     sending: bool = False
     task: asyncio.Task | None = None
+    digest_retry: list[int] | None = None  # ids of a digest that failed: retried as the same digest
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -300,6 +301,7 @@ class Outbox:
     async def _run_lane(self, lane: _Lane) -> None:
         cfg = self._configs[lane.notifier]
         batch_limit = max(self._digest_max, cfg.digest.after + 1)
+        crashed = True  # until the loop ends normally or is cancelled: a bug, restarted by the supervisor
         try:
             while not self._closing:
                 lane.wake.clear()
@@ -325,14 +327,10 @@ class Outbox:
                     break
                 batch = self._digest_batch(lane, rows, self._clock())
                 await self._deliver(lane, batch or [head], digest=batch is not None)
+            crashed = False
         except asyncio.CancelledError:
             crashed = False
             raise
-        except Exception:  # a bug: the supervisor logs it and runs this lane again after a backoff
-            crashed = True
-            raise
-        else:
-            crashed = False
         finally:
             if not crashed and self._lanes.get(lane.key) is lane:
                 del self._lanes[lane.key]
@@ -344,6 +342,9 @@ class Outbox:
         cfg = self._configs[lane.notifier].digest
         if not cfg.enabled or getattr(self._notifiers[lane.notifier], "send_digest", None) is None:
             return None
+        again = lane.digest_retry
+        if again and [m.id for m in rows[: len(again)]] == again:
+            return list(rows[: len(again)])  # the same digest: the notifier skips parts it already sent
         head, batch = rows[0], []
         for m in rows[: self._digest_max]:
             if m.next_attempt_at > now or m.created_at > head.created_at + cfg.window:
@@ -390,6 +391,7 @@ class Outbox:
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         now = self._clock()
         ids = [m.id for m in msgs]
+        lane.digest_retry = ids if digest and retryable else None
         if not retryable:
             await self._db_retry(self._store.mark_dead, ids, error=error, now=now)
             log.error("delivery.dead", latency_ms=latency_ms, error=error, reason="not retryable", **fields)
