@@ -180,6 +180,7 @@ class Engine:
         if self.writer is not None and not await self.writer.flush(timeout=grace):
             # the database is still locked or full: these are re-detected on the next start
             log.error("state_writes_abandoned", waiting=len(self.writer))
+        await self.supervisor.cancel("state-writer", grace=grace)
         if self.web is not None:
             await self.web.aclose()
         if self.outbox is not None:  # in-flight sends get their grace before anything is cancelled
