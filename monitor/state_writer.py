@@ -61,13 +61,19 @@ class StateWriter:
         self._idle.set()
         self.dropped = 0
         self.failing_since: float | None = None
+        self._dropping: bool | None = None  # the verdict for the current synchronous step
 
     def __len__(self) -> int:
         return len(self._pending)
 
     def submit(self, event: Event | None = None, notifiers: Sequence[str] = (), op: Op | None = None) -> bool:
-        """Queue an event (for ``notifiers``) and/or a state change; False if dropped (queue full)."""
-        if len(self._pending) >= self.limit:
+        """Queue an event (for ``notifiers``) and/or a state change; False if dropped (queue full).
+        Everything submitted in one synchronous step (an event and its state change) shares one
+        verdict, so the bound never keeps one of a pair and drops the other."""
+        if self._dropping is None:
+            self._dropping = len(self._pending) >= self.limit
+            asyncio.get_running_loop().call_soon(self._end_step)
+        if self._dropping:
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 100 == 0:
                 log.error("state_write_dropped", dropped=self.dropped, limit=self.limit,
@@ -77,6 +83,9 @@ class StateWriter:
         self._idle.clear()
         self._wake.set()
         return True
+
+    def _end_step(self) -> None:
+        self._dropping = None
 
     async def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything submitted so far is committed; False on timeout."""

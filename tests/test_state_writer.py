@@ -35,7 +35,7 @@ async def test_a_locked_db_is_waited_out_in_order_and_the_bound_is_counted():
     async def commit(batch):
         if locked:
             raise sqlite3.OperationalError("database is locked")
-        committed.extend(e.event.id for e in batch)
+        committed.extend(e.event.id for e in batch if e.event is not None)
 
     async def sleep(seconds: float) -> None:
         sleeps.append(seconds)
@@ -45,15 +45,25 @@ async def test_a_locked_db_is_waited_out_in_order_and_the_bound_is_counted():
 
     writer = StateWriter(commit, limit=5, backoff=0.25, max_backoff=2.0, sleep=sleep)
     events = [event(i) for i in range(7)]
+
+    def op(db):
+        return None
+
     with capture_logs() as logs:
-        accepted = [writer.submit(e, ["hook"]) for e in events]
+        accepted = [writer.submit(e, ["hook"]) for e in events[:4]]
+        await asyncio.sleep(0)  # the next synchronous step: an event and its state change together
+        accepted += [writer.submit(events[4], ["hook"]), writer.submit(op=op)]  # 4 < 5: both kept
+        await asyncio.sleep(0)
+        accepted += [writer.submit(op=op), writer.submit(events[5], ["hook"])]  # full: both dropped
+        await asyncio.sleep(0)
+        accepted += [writer.submit(events[6], ["hook"])]
         task = asyncio.create_task(writer.run())
         await asyncio.wait_for(retried.wait(), timeout=5)
         locked = False
         assert await writer.flush(timeout=2)
         task.cancel()
-    assert accepted == [True] * 5 + [False] * 2 and writer.dropped == 2
-    assert committed == [e.id for e in events[:5]]  # in order, none twice
+    assert accepted == [True] * 6 + [False] * 3 and writer.dropped == 3
+    assert committed == [e.id for e in events[:5]]  # in order, none twice (the op has no event)
     assert sleeps[:5] == [0.25, 0.5, 1.0, 2.0, 2.0]
     names = [entry["event"] for entry in logs]
     assert names.count("state_db_unavailable") == 1 and names.count("state_db_recovered") == 1
