@@ -115,7 +115,9 @@ class Outbox:
             return
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pantau-outbox-db")
         try:
-            self._store = await self._db(OutboxStore, self._path, busy_timeout=2.0)
+            self._store = await self._db(OutboxStore, self._path)
+            # running, a locked DB is waited out by retries (state writer, _db_retry), not inside SQLite
+            await self._db(self._store.db.execute, "PRAGMA busy_timeout=2000")
         except (sqlite3.Error, OSError) as exc:
             self._executor.shutdown(wait=False)
             raise ConfigError([f"state.path: cannot open the outbox database {str(self._path)!r}: "
@@ -378,9 +380,9 @@ class Outbox:
             lane.sending = False
             raise
         except NotifyError as exc:
-            error, retryable, retry_after = str(exc), exc.retryable, exc.retry_after
+            error, retryable, retry_after, partial = str(exc), exc.retryable, exc.retry_after, exc.partial
         except Exception as exc:  # a plugin bug or an untranslated library error: retry it
-            error, retryable, retry_after = f"{type(exc).__name__}: {exc}", True, None
+            error, retryable, retry_after, partial = f"{type(exc).__name__}: {exc}", True, None, False
         else:
             latency_ms = round((time.perf_counter() - started) * 1000, 1)
             await self._db_retry(self._store.mark_sent, [m.id for m in msgs], now=self._clock())
@@ -391,7 +393,7 @@ class Outbox:
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         now = self._clock()
         ids = [m.id for m in msgs]
-        lane.digest_retry = ids if digest and retryable else None
+        lane.digest_retry = ids if digest and retryable and partial else None  # see NotifyError.partial
         if not retryable:
             await self._db_retry(self._store.mark_dead, ids, error=error, now=now)
             log.error("delivery.dead", latency_ms=latency_ms, error=error, reason="not retryable", **fields)

@@ -105,6 +105,10 @@ class OutboxStore:
             db.execute("INSERT OR IGNORE INTO outbox_meta (key, value) VALUES ('schema_version', ?)",
                        (str(SCHEMA_VERSION),))
 
+    @property
+    def db(self) -> sqlite3.Connection:
+        return self._db
+
     def close(self) -> None:
         self._db.close()
 
