@@ -21,7 +21,7 @@ from .delivery.notify import NotifierContext
 from .delivery.outbox import Outbox
 from .delivery.routing import EventRouter
 from .errors import ConfigError
-from .events import Event
+from .events import Event, Source
 from .history.service import HistoryService
 from .hosts.icmp.engine import IcmpEngine
 from .hosts.icmp.scheduler import IcmpScheduler
@@ -32,6 +32,7 @@ from .hosts.state import HostStateStore
 from .logs import register_secrets
 from .routeros.store import RouterStore
 from .routeros.watcher import RouterWatcher
+from .state_writer import StateWriter
 from .supervisor import Supervisor
 
 log = structlog.get_logger("pantau.engine")
@@ -67,14 +68,14 @@ class Engine:
         self.probe = probe
         self.router = EventRouter(config.routes)
         self.notifiers: dict[str, Any] = {}
-        self.supervisor = Supervisor()
+        self.supervisor = Supervisor(on_degraded=self._degraded)
         self.web: Any = None  # monitor.web.server.WebServer when `http:` is configured
         self.http: aiohttp.ClientSession | None = None
         self.outbox: Outbox | None = None
+        self.writer: StateWriter | None = None  # every state-DB write while running (monitor/state_writer.py)
         self.host_store: HostStateStore | None = None
         self.session_store: RouterStore | None = None
         self.history: HistoryService | None = None  # suppression + history + reports (docs/history.md)
-        self.watchers: dict[str, RouterWatcher] = {}
         self.subscription_store: Any = None
         self.emitted: list[Event] = []  # the last few events, for `pantau demo` and tests
         # read by the web wing (/metrics, status page) at request time
@@ -84,8 +85,6 @@ class Engine:
         self.ready = False  # start() finished and stop() not begun: /readyz
         self._own_probe = probe is None
         self.scheduler: IcmpScheduler | None = None
-        self._queue: asyncio.Queue[Event] = asyncio.Queue()
-        self._emitting = asyncio.Lock()
 
     def _start_hosts(self) -> None:
         """One monitor per host. With the one-socket ICMP engine a single scheduler drives every
@@ -101,57 +100,52 @@ class Engine:
             return
         if isinstance(self.probe, IcmpEngine):
             def on_result(name: Hashable, result: CheckResult) -> None:
+                # observe() hands the state change to the writer; the event follows in the same
+                # synchronous step, so both commit in one transaction
                 event = monitors[str(name)].observe(result, time.time())
                 if event is not None:
-                    self._queue.put_nowait(event)
+                    self.submit(event)
 
             self.scheduler = IcmpScheduler(self.probe, on_result)
             for name, mon in monitors.items():
                 h = mon.host
                 self.scheduler.add(name, h.address, interval=h.interval, count=h.count, timeout=h.timeout,
                                    echo_interval=echo_interval(h))
-            self.supervisor.spawn("host-state", self._flusher)
         else:
             for name, mon in monitors.items():
                 self.supervisor.spawn(f"host:{name}", mon.run)
 
-    async def _emitter(self) -> None:
-        """Emit scheduler-detected events one at a time, in detection order, then persist states."""
-        while True:
-            event = await self._queue.get()
-            async with self._emitting:
-                try:
-                    await self.emit(event)
-                except Exception as exc:  # keep emitting the others
-                    log.error("emit_failed", event_id=event.id, error=f"{type(exc).__name__}: {exc}")
-
-    async def _flusher(self, every: float = 1.0) -> None:
-        """Write buffered host states once their events are emitted (at most once a second)."""
-        assert self.host_store is not None
-        while True:
-            await asyncio.sleep(every)
-            async with self._emitting:  # no event between detection and the outbox right now
-                if self.host_store.has_pending and self._queue.empty():
-                    await asyncio.to_thread(self.host_store.flush)
-
-    async def emit(self, event: Event) -> None:
-        """A detected event: through maintenance/dependency suppression and the history, then routed."""
-        if self.history is not None:
-            await self.history.emit(event)
+    def submit(self, event: Event) -> None:
+        """A detected event: through maintenance/dependency suppression and the history (when
+        configured), then routed and handed to the state writer. Never suspends: a state change a
+        source submits right after lands in the same transaction (monitor/state_writer.py)."""
+        if self.history is not None and self.history.core is not None:
+            self.history.submit(event)
         else:
-            await self._route(event)
+            self._route(event)
 
-    async def _route(self, event: Event, names: list[str] | None = None) -> list[str]:
-        """Deliver ``event`` to ``names`` (default: the notifiers its routes pick); returns them."""
+    def _route(self, event: Event, names: list[str] | None = None) -> list[str]:
+        """Deliver ``event`` to ``names`` (default: the notifiers its routes pick); returns them.
+        Never blocks, never fails: a locked or full database is waited out by the writer, in order."""
         names = self.router.match(event) if names is None else names
         log.info("event", event_type=event.type, event_id=event.id, source=event.source.name,
                  notify=names, **_log_keys(event))
         self.emitted.append(event)
         self.event_counts[event.type] += 1
         del self.emitted[:-1000]
-        if names and self.outbox is not None:
-            await self.outbox.enqueue(event, names)
+        if self.writer is not None:
+            self.writer.submit(event, names)
         return names
+
+    async def emit(self, event: Event) -> None:
+        """The sources' ``emit``: does not suspend (see ``submit``)."""
+        self.submit(event)
+
+    def _degraded(self, task: str, error: str, crashes: int) -> None:
+        """A task keeps crashing: tell the operators (route ``pantau.*`` to the admins)."""
+        self.submit(Event("pantau.degraded", Source(kind="pantau", name=task),
+                          {"task": task, "error": error, "crashes": crashes,
+                           "window_s": self.supervisor.window}))
 
     def _session_counts(self) -> dict[str, int]:
         """Active sessions (hotspot + PPP) per reachable router, for the history's peaks."""
@@ -176,20 +170,25 @@ class Engine:
                 problems.append(f"notifier {cfg.name} ({kind.origin}): cannot start: {type(exc).__name__}: {exc}")
         if problems:
             raise ConfigError(problems)
-        self.outbox = Outbox(settings.state.path, self.notifiers, {n.name: n for n in self.config.notifiers})
+        state = settings.state
+        sweep = max(0.5, min(30.0, state.keep_sent / 4, state.keep_dead / 4))  # short retention, frequent prune
+        self.outbox = Outbox(state.path, self.notifiers, {n.name: n for n in self.config.notifiers},
+                             keep_sent=state.keep_sent, keep_dead=state.keep_dead, poll_interval=sweep,
+                             spawn=self.supervisor.spawn)
         await self.outbox.start()
+        self.writer = StateWriter(self.outbox.commit)
+        self.supervisor.spawn("state-writer", self.writer.run)
         self.history = HistoryService(self.config, route=self._route, sessions=self._session_counts)
         self.history.open()
         self.history.spawn(self.supervisor)
 
-        self.host_store = HostStateStore(settings.state.path)
+        self.host_store = HostStateStore(state.path, submit=self.writer.submit)
         self._start_hosts()
-        self.supervisor.spawn("emitter", self._emitter)
         if settings.routers:
-            self.session_store = RouterStore(settings.state.path)
+            self.session_store = RouterStore(state.path, submit=self.writer.submit)
             for router in settings.routers:
-                watcher = self.watchers[router.name] = RouterWatcher(router, emit=self.emit,
-                                                                     store=self.session_store)
+                watcher = self.watchers[router.name] = RouterWatcher(router, emit=self.emit, store=self.session_store,
+                                                                     supervisor=self.supervisor)
                 self.supervisor.spawn(f"router:{router.name}", watcher.run)
         self._start_subscriptions()
         if settings.http is not None:
@@ -221,17 +220,20 @@ class Engine:
         self.ready = False
         if self.scheduler is not None:
             await self.scheduler.aclose()
-        while not self._queue.empty():  # detected but not yet emitted: into the outbox first
-            event = self._queue.get_nowait()
-            with contextlib.suppress(Exception):
-                await self.emit(event)
+        for name in self.supervisor.names():  # the sources first: nothing new is detected
+            if name.startswith(("router:", "host:")) and ":listen:" not in name:
+                await self.supervisor.cancel(name, grace=grace)
+        if self.writer is not None and not await self.writer.flush(timeout=grace):
+            # the database is still locked or full: these are re-detected on the next start
+            log.error("state_writes_abandoned", waiting=len(self.writer))
+        await self.supervisor.cancel("state-writer", grace=grace)
         if self.web is not None:
             await self.web.aclose()
+        if self.outbox is not None:  # in-flight sends get their grace before anything is cancelled
+            await self.outbox.aclose(grace=grace)
         await self.supervisor.aclose(grace=grace)  # a task that ignores cancellation is logged, not waited on
         if self.history is not None:
             self.history.close()  # flushes the last buffered history
-        if self.outbox is not None:
-            await self.outbox.aclose(grace=grace)
         for name, notifier in self.notifiers.items():
             try:
                 await notifier.aclose()
@@ -259,6 +261,8 @@ def _log_keys(event: Event) -> dict[str, Any]:
     keys: dict[str, Any] = {}
     if event.source.kind == "host":
         keys["host"] = event.source.name
+    elif event.source.kind == "pantau":
+        keys["task"] = event.source.name
     else:
         keys["router"] = event.source.name
     for k in ("user", "name"):

@@ -24,14 +24,17 @@ class NotifyError(PantauError):
 
     ``retryable`` tells the outbox whether trying again later can help (5xx, timeouts, 429)
     or not (bad token, unknown chat). ``retry_after`` is the peer's own wait hint in seconds.
+    ``partial``: part of the message (or digest) was delivered and the notifier remembers which,
+    so the outbox retries exactly the same batch and the notifier sends only the rest.
     """
 
     def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None,
-                 status: int | None = None):
+                 status: int | None = None, partial: bool = False):
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
         self.status = status
+        self.partial = partial
 
 
 class ProbeError(PantauError):

@@ -26,6 +26,7 @@ EVENT_TYPES = (
     "subscriber.expiring",
     "subscriber.expired",
     "report.summary",
+    "pantau.degraded",
 )
 
 

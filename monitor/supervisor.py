@@ -62,13 +62,18 @@ class Supervisor:
         self._health: dict[str, TaskHealth] = {}
         self._closing = False
 
-    def spawn(self, name: str, factory: TaskFactory, *, restart: bool = True) -> None:
+    def spawn(self, name: str, factory: TaskFactory, *, restart: bool = True,
+              transient: bool = False) -> asyncio.Task[None]:
         """Run ``factory()`` as task ``name``; with ``restart`` it runs again after a crash (or an
-        unexpected return). Names are unique: spawning a running name is a programming error."""
+        unexpected return). A ``transient`` task (an outbox lane) may end by returning: it is then
+        forgotten; only a crash restarts it. Names are unique: spawning a running name is a
+        programming error."""
         if name in self._tasks and not self._tasks[name].done():
             raise ValueError(f"task {name!r} is already supervised")
         health = self._health.setdefault(name, TaskHealth(name))
-        self._tasks[name] = asyncio.create_task(self._guard(name, factory, health, restart), name=name)
+        task = asyncio.create_task(self._guard(name, factory, health, restart, transient), name=name)
+        self._tasks[name] = task
+        return task
 
     async def cancel(self, name: str, grace: float = 2.0) -> None:
         """Stop one task (a removed router on reload) and forget its health."""
@@ -108,12 +113,18 @@ class Supervisor:
         self._tasks.clear()
         return [t.get_name() for t in stuck]
 
-    async def _guard(self, name: str, factory: TaskFactory, health: TaskHealth, restart: bool) -> None:
+    async def _guard(self, name: str, factory: TaskFactory, health: TaskHealth, restart: bool,
+                     transient: bool = False) -> None:
         consecutive = 0
         while True:
             health.state, health.started = "running", self.clock()
             try:
                 await factory()
+                if transient:
+                    if self._tasks.get(name) is asyncio.current_task():
+                        del self._tasks[name]
+                        self._health.pop(name, None)
+                    return
                 error = "returned"  # a long-running task that returns is as unexpected as a crash
                 log.error("task_exited", task=name)
             except asyncio.CancelledError:

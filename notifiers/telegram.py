@@ -107,7 +107,11 @@ class TelegramNotifier(BaseNotifier):
         start = self._progress.get(key, 0)  # parts already accepted by an earlier, failed attempt
         result: dict[str, Any] = {}
         for index in range(start, len(parts)):
-            result = await self._send_part(parts[index], silent)
+            try:
+                result = await self._send_part(parts[index], silent)
+            except NotifyError as exc:
+                exc.partial = index > 0  # parts before it were accepted: the retry resumes here
+                raise
             self._progress[key] = index + 1
             while len(self._progress) > _PROGRESS_KEEP:
                 self._progress.pop(next(iter(self._progress)))

@@ -86,9 +86,19 @@ async def _run(config: Config) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from ..statedb import InstanceLock, StateLocked
+
     config = _load(args.config)
-    _setup_logs(config, args.log_level, cache=True)
-    return asyncio.run(_run(config))
+    try:  # one `pantau run` per state file: the kernel drops the lock when the process ends
+        lock = InstanceLock(config.settings.state.path).acquire()
+    except (StateLocked, OSError) as exc:
+        print(f"pantau: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        _setup_logs(config, args.log_level, cache=True)
+        return asyncio.run(_run(config))
+    finally:
+        lock.release()
 
 
 def cmd_test_notify(args: argparse.Namespace) -> int:

@@ -110,6 +110,8 @@ class IcmpConfig(_Model):
 
 class StateConfig(_Model):
     path: str = "./pantau.db"
+    keep_sent: PositiveDuration = 7 * 86400.0  # sent messages are pruned after this
+    keep_dead: PositiveDuration = 30 * 86400.0  # dead letters are pruned after this
 
 
 class LogConfig(_Model):

@@ -29,15 +29,21 @@ import tenacity
 
 from ..errors import ConfigError, NotifyError
 from ..events import Event
+from ..statedb import is_transient
 from .delivery_stats import DeliveryStats
 from .notify import Notifier, NotifierConfig
 from .outbox_store import Message, OutboxStore
 from .phone import mask_recipient
-from .ratelimit import Rate, TokenBucket, acquire, parse_rates
+from .ratelimit import LaneBuckets, acquire
 
 __all__ = ["Outbox", "OutboxClosed"]
 
 log = structlog.get_logger("pantau.outbox")
+Spawn = Callable[..., "asyncio.Task[None]"]  # spawn(name, factory, transient=...): the engine's supervisor
+
+
+def _plain_spawn(name: str, factory: Callable[[], Awaitable[None]], **_: Any) -> asyncio.Task[None]:
+    return asyncio.create_task(factory(), name=name)
 
 def _config_of(name: str, notifier: Notifier, configs: Mapping[str, NotifierConfig]) -> NotifierConfig:
     """The delivery knobs: from ``configs``, else the notifier's own ``config``, else defaults."""
@@ -56,6 +62,7 @@ class _Lane:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     sending: bool = False
     task: asyncio.Task | None = None
+    digest_retry: list[int] | None = None  # ids of a digest that failed: retried as the same digest
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -77,33 +84,21 @@ class Outbox:
                  rng: Callable[[], float] = random.random,
                  backoff_initial: float = 1.0, backoff_max: float = 300.0,
                  digest_max: int = 50, keep_sent: float = 7 * 86400.0,
-                 poll_interval: float = 30.0):
+                 keep_dead: float | None = None, poll_interval: float = 30.0,
+                 spawn: Spawn | None = None, db_retry_max: float = 5.0):
         self._path = Path(path)
         self._notifiers = dict(notifiers)
         self._configs = {name: _config_of(name, notifier, configs) for name, notifier in self._notifiers.items()}
         self._clock, self._sleep, self._rng = clock, sleep, rng
         self._wait = tenacity.wait_exponential(multiplier=backoff_initial, max=backoff_max)
         self._digest_max = max(2, digest_max)
-        self._keep_sent = keep_sent
+        self._keep_sent, self._keep_dead = keep_sent, keep_dead
         self._poll_interval = poll_interval
+        self._spawn = spawn or _plain_spawn
+        self._db_retry_max = db_retry_max
+        self._lane_seq = 0
 
-        problems: list[str] = []
-        self._recipient_rates: dict[str, list[Rate] | None] = {}
-        self._notifier_buckets: dict[str, list[TokenBucket]] = {}
-        for name, cfg in self._configs.items():
-            for level in ("per_recipient", "per_notifier"):
-                try:
-                    rates = parse_rates(getattr(cfg.rate_limit, level))
-                except ValueError as exc:
-                    problems.append(f"notifiers.{name}.rate_limit.{level}: {exc}")
-                    continue
-                if level == "per_recipient":
-                    self._recipient_rates[name] = rates
-                else:
-                    self._notifier_buckets[name] = [TokenBucket(n, p, clock) for n, p in rates or []]
-        if problems:
-            raise ConfigError(problems)
-        self._recipient_buckets: dict[tuple[str, str | None], list[TokenBucket]] = {}
+        self._limits = LaneBuckets(self._configs, self._notifiers, clock)  # ConfigError on a bad rate
 
         self._lanes: dict[tuple[str, str | None], _Lane] = {}
         self._store: OutboxStore | None = None
@@ -123,17 +118,19 @@ class Outbox:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pantau-outbox-db")
         try:
             self._store = await self._db(OutboxStore, self._path)
+            # running, a locked DB is waited out by retries (state writer, _db_retry), not inside SQLite
+            await self._db(self._store.db.execute, "PRAGMA busy_timeout=2000")
         except (sqlite3.Error, OSError) as exc:
             self._executor.shutdown(wait=False)
             raise ConfigError([f"state.path: cannot open the outbox database {str(self._path)!r}: "
                                f"{type(exc).__name__}: {exc}"]) from None
-        pruned = await self._db(self._store.prune, sent_before=self._clock() - self._keep_sent)
+        pruned = await self._db(self._prune)
         counts = await self._db(self._store.counts)
         self._started = True
         log.info("outbox.started", path=str(self._path), pending=counts["pending"],
                  dead=counts["dead"], pruned=pruned)
         await self._resume()
-        self._sweeper = asyncio.create_task(self._sweep(), name="outbox:sweep")
+        self._sweeper = self._spawn("outbox:sweep", self._sweep)
 
     async def aclose(self, grace: float = 2.0) -> None:
         """Stop accepting; give sends already in flight ``grace`` seconds to finish and be
@@ -164,13 +161,6 @@ class Outbox:
             self._executor.shutdown(wait=True)
         log.info("outbox.closed", interrupted=interrupted)
 
-    async def __aenter__(self) -> Outbox:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
     # -- public operations ---------------------------------------------------------------------
 
     async def enqueue(self, event: Event, notifier_names: Iterable[str]) -> int:
@@ -179,13 +169,7 @@ class Outbox:
         Returns the number of new messages."""
         if not self._started or self._closing:
             raise OutboxClosed("the outbox is not running")
-        targets: list[tuple[str, str | None]] = []
-        for name in dict.fromkeys(notifier_names):
-            notifier = self._notifiers.get(name)
-            if notifier is None:
-                log.error("outbox.unknown_notifier", notifier=name, event_id=event.id)
-                continue
-            targets.extend((name, r) for r in self._recipients(name, notifier, event))
+        targets = self.targets(event, notifier_names)
         if not targets:
             return 0
         added = await self._db(self._store.add, event, targets, now=self._clock())
@@ -194,6 +178,33 @@ class Outbox:
         if not self._closing:
             for name, recipient in targets:
                 self._wake(name, recipient)
+        return added
+
+    def targets(self, event: Event, notifier_names: Iterable[str]) -> list[tuple[str, str | None]]:
+        """The (notifier, recipient) messages ``event`` becomes."""
+        targets: list[tuple[str, str | None]] = []
+        for name in dict.fromkeys(notifier_names):
+            notifier = self._notifiers.get(name)
+            if notifier is None:
+                log.error("outbox.unknown_notifier", notifier=name, event_id=event.id)
+                continue
+            targets.extend((name, r) for r in self._recipients(name, notifier, event))
+        return targets
+
+    async def commit(self, entries: Sequence[Any]) -> int:
+        """Commit (event, notifier names, state op) entries in ONE transaction (the engine's
+        :class:`~monitor.state_writer.StateWriter` calls this), then wake the lanes. A database
+        fault raises (sqlite3.OperationalError): the caller keeps the entries and retries."""
+        if not self._started or self._closing:
+            raise OutboxClosed("the outbox is not running")
+        rows, woken = [], []
+        for event, names, op in entries:
+            targets = self.targets(event, names) if event is not None and names else []
+            rows.append((event, targets, op))
+            woken.extend(targets)
+        added = await self._db(self._store.apply, rows, now=self._clock())
+        for name, recipient in dict.fromkeys(woken):
+            self._wake(name, recipient)
         return added
 
     async def retry_dead(self, notifier: str | None = None) -> int:
@@ -222,6 +233,24 @@ class Outbox:
         """Run a store call on the outbox's single database thread (FIFO, so calls are ordered)."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    async def _db_retry(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``_db`` waiting out a locked/full/failing database: a lane records what the peer said."""
+        delay = 0.1
+        while True:
+            try:
+                return await self._db(fn, *args, **kwargs)
+            except Exception as exc:
+                if not is_transient(exc) or self._closing:
+                    raise
+                log.warning("outbox.db_retry", error=f"{type(exc).__name__}: {exc}", retry_in_s=delay)
+                await self._sleep(delay)
+                delay = min(self._db_retry_max, delay * 2)
+
+    def _prune(self) -> int:
+        now = self._clock()
+        return self._store.prune(sent_before=now - self._keep_sent,
+                                 dead_before=None if self._keep_dead is None else now - self._keep_dead)
 
     def _recipients(self, name: str, notifier: Notifier, event: Event) -> list[str | None]:
         fn = getattr(notifier, "recipients", None)
@@ -252,8 +281,12 @@ class Outbox:
             await self._sleep(self._poll_interval)
             try:
                 await self._resume()
-                await self._db(self._store.prune, sent_before=self._clock() - self._keep_sent)
-            except Exception as exc:  # keep sweeping; the database may be busy for a moment
+                pruned = await self._db(self._prune)
+                if pruned:
+                    log.info("outbox.pruned", count=pruned)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise  # a bug: the supervisor logs it and restarts the sweep
                 log.warning("outbox.sweep_failed", error=f"{type(exc).__name__}: {exc}")
 
     def _wake(self, name: str, recipient: str | None) -> None:
@@ -263,29 +296,10 @@ class Outbox:
         lane = self._lanes.get(key)
         if lane is None:
             lane = self._lanes[key] = _Lane(name, recipient)
-            lane.task = asyncio.create_task(self._run_lane(lane),
-                                            name=f"outbox:{name}:{mask_recipient(recipient)}")
+            self._lane_seq += 1
+            lane.task = self._spawn(f"outbox:{name}:{mask_recipient(recipient)}#{self._lane_seq}",
+                                    functools.partial(self._run_lane, lane), transient=True)
         lane.wake.set()
-
-    def _buckets(self, lane: _Lane) -> list[TokenBucket]:
-        buckets = self._recipient_buckets.get(lane.key)
-        if buckets is None:
-            rates = self._recipient_rates.get(lane.notifier)
-            if rates is None:
-                rates = self._notifier_default_rates(lane)
-            buckets = self._recipient_buckets[lane.key] = [TokenBucket(n, p, self._clock) for n, p in rates]
-        return buckets + self._notifier_buckets.get(lane.notifier, [])
-
-    def _notifier_default_rates(self, lane: _Lane) -> list[Rate]:
-        fn = getattr(self._notifiers[lane.notifier], "rate_limit", None)
-        if fn is None:
-            return []
-        try:
-            return [(int(n), float(p)) for n, p in fn(lane.recipient)]
-        except Exception as exc:
-            log.error("outbox.rate_limit_failed", notifier=lane.notifier,
-                      recipient=mask_recipient(lane.recipient), error=f"{type(exc).__name__}: {exc}")
-            return []
 
     def _backoff(self, attempt: int) -> float:
         """Exponential (tenacity) with equal jitter: uniformly in [base/2, base]."""
@@ -295,10 +309,11 @@ class Outbox:
     async def _run_lane(self, lane: _Lane) -> None:
         cfg = self._configs[lane.notifier]
         batch_limit = max(self._digest_max, cfg.digest.after + 1)
+        crashed = True  # until the loop ends normally or is cancelled: a bug, restarted by the supervisor
         try:
             while not self._closing:
                 lane.wake.clear()
-                rows = await self._db(self._store.head, lane.notifier, lane.recipient, batch_limit)
+                rows = await self._db_retry(self._store.head, lane.notifier, lane.recipient, batch_limit)
                 if not rows:
                     if lane.wake.is_set():
                         continue
@@ -311,26 +326,23 @@ class Outbox:
                 if head.next_attempt_at > now:
                     await self._sleep(head.next_attempt_at - now)
                     continue
-                if await acquire(self._buckets(lane), self._sleep) > 0:
+                if await acquire(self._limits.buckets(lane.notifier, lane.recipient), self._sleep) > 0:
                     # more may have queued up while we waited for a token: they can join a digest
-                    rows = await self._db(self._store.head, lane.notifier, lane.recipient, batch_limit)
+                    rows = await self._db_retry(self._store.head, lane.notifier, lane.recipient, batch_limit)
                     if not rows or rows[0].id != head.id:
                         continue
                 if self._closing:
                     break
                 batch = self._digest_batch(lane, rows, self._clock())
                 await self._deliver(lane, batch or [head], digest=batch is not None)
+            crashed = False
         except asyncio.CancelledError:
+            crashed = False
             raise
-        except Exception:  # a bug here must not kill delivery for good: the sweep restarts the lane
-            log.exception("outbox.lane_failed", notifier=lane.notifier,
-                          recipient=mask_recipient(lane.recipient))
         finally:
-            if self._lanes.get(lane.key) is lane:
+            if not crashed and self._lanes.get(lane.key) is lane:
                 del self._lanes[lane.key]
-            buckets = self._recipient_buckets.get(lane.key)
-            if buckets is not None and all(b.is_full() for b in buckets):
-                del self._recipient_buckets[lane.key]
+            self._limits.forget_idle(lane.notifier, lane.recipient)
 
     def _digest_batch(self, lane: _Lane, rows: Sequence[Message], now: float) -> list[Message] | None:
         """The ready run of messages from the head that were queued within ``digest.window`` of the
@@ -338,6 +350,9 @@ class Outbox:
         cfg = self._configs[lane.notifier].digest
         if not cfg.enabled or getattr(self._notifiers[lane.notifier], "send_digest", None) is None:
             return None
+        again = lane.digest_retry
+        if again and [m.id for m in rows[: len(again)]] == again:
+            return list(rows[: len(again)])  # the same digest: the notifier skips parts it already sent
         head, batch = rows[0], []
         for m in rows[: self._digest_max]:
             if m.next_attempt_at > now or m.created_at > head.created_at + cfg.window:
@@ -371,15 +386,15 @@ class Outbox:
             lane.sending = False
             raise
         except NotifyError as exc:
-            error, retryable, retry_after = str(exc), exc.retryable, exc.retry_after
+            error, retryable, retry_after, partial = str(exc), exc.retryable, exc.retry_after, exc.partial
             self.stats.record(lane.notifier, ok=False, latency_s=time.perf_counter() - started, status=exc.status)
         except Exception as exc:  # a plugin bug or an untranslated library error: retry it
-            error, retryable, retry_after = f"{type(exc).__name__}: {exc}", True, None
+            error, retryable, retry_after, partial = f"{type(exc).__name__}: {exc}", True, None, False
             self.stats.record(lane.notifier, ok=False, latency_s=time.perf_counter() - started)
         else:
             self.stats.record(lane.notifier, ok=True, latency_s=time.perf_counter() - started)
             latency_ms = round((time.perf_counter() - started) * 1000, 1)
-            await self._db(self._store.mark_sent, [m.id for m in msgs], now=self._clock())
+            await self._db_retry(self._store.mark_sent, [m.id for m in msgs], now=self._clock())
             lane.sending = False
             log.info("delivery.digest" if digest else "delivery.sent", latency_ms=latency_ms, **fields)
             return
@@ -387,24 +402,25 @@ class Outbox:
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         now = self._clock()
         ids = [m.id for m in msgs]
+        lane.digest_retry = ids if digest and retryable and partial else None  # see NotifyError.partial
         if not retryable:
-            await self._db(self._store.mark_dead, ids, error=error, now=now)
+            await self._db_retry(self._store.mark_dead, ids, error=error, now=now)
             log.error("delivery.dead", latency_ms=latency_ms, error=error, reason="not retryable", **fields)
             return
         delay = self._backoff(attempt)
         if retry_after is not None:
             delay = max(delay, retry_after)
         if now + delay >= head.age_from + cfg.max_age:
-            await self._db(self._store.mark_dead, ids, error=f"max_age exceeded; last error: {error}", now=now)
+            await self._db_retry(self._store.mark_dead, ids, error=f"max_age exceeded; last error: {error}", now=now)
             log.error("delivery.dead", latency_ms=latency_ms, error=error, reason="max_age exceeded", **fields)
             return
-        await self._db(self._store.mark_retry, ids, error=error, next_attempt_at=now + delay)
+        await self._db_retry(self._store.mark_retry, ids, error=error, next_attempt_at=now + delay)
         log.warning("delivery.failed", latency_ms=latency_ms, error=error, retry_in_s=round(delay, 3),
                     retry_after=retry_after, **fields)
 
     async def _dead(self, lane: _Lane, msgs: list[Message], reason: str, *, attempted: bool) -> None:
-        await self._db(self._store.mark_dead, [m.id for m in msgs], error=reason, now=self._clock(),
-                       attempted=attempted)
+        await self._db_retry(self._store.mark_dead, [m.id for m in msgs], error=reason, now=self._clock(),
+                             attempted=attempted)
         for m in msgs:
             log.error("delivery.dead", notifier=lane.notifier, recipient=mask_recipient(lane.recipient),
                       event_id=m.event_id, event_type=m.event_type, attempt=m.attempts, error=reason,

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..events import Event
+from ..statedb import connect
 
 __all__ = ["STATUSES", "Message", "OutboxStore"]
 
@@ -95,20 +96,18 @@ class OutboxStore:
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 10.0):
         self.path = Path(path)
-        if self.path.parent and not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         # autocommit mode: every write below runs in an explicit BEGIN IMMEDIATE ... COMMIT
-        self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
-                                   check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        self._db = connect(self.path, busy_timeout=busy_timeout)
         with self._tx() as db:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
             db.execute("INSERT OR IGNORE INTO outbox_meta (key, value) VALUES ('schema_version', ?)",
                        (str(SCHEMA_VERSION),))
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        return self._db
 
     def close(self) -> None:
         self._db.close()
@@ -124,10 +123,15 @@ class OutboxStore:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # a failed COMMIT (disk full, I/O error) may leave the transaction open
+            if self._db.in_transaction:
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
             raise
-        self._db.execute("COMMIT")
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -135,15 +139,30 @@ class OutboxStore:
         """Insert one pending row per (notifier, recipient) for ``event`` in one transaction.
         Rows that already exist (same event id, notifier, recipient) are left alone, whatever their
         status, so a replayed enqueue never duplicates. Returns the number of new rows."""
-        payload = event.to_json()
-        rows = [(event.id, event.type, notifier, _db_recipient(recipient), payload, now, now, now)
-                for notifier, recipient in targets]
+        return self.apply([(event, list(targets), None)], now=now)
+
+    def apply(self, entries: Sequence[tuple[Event | None, Sequence[tuple[str, str | None]],
+                                            Callable[[sqlite3.Connection], object] | None]],
+              *, now: float) -> int:
+        """ONE transaction for many (event, targets, state change): each state change (a host's or
+        a session's, run as ``op(connection)``) commits together with its event's outbox rows, so a
+        crash keeps both or neither. Returns the number of new outbox rows."""
+        added = 0
         with self._tx() as db:
-            before = db.total_changes
-            db.executemany(
-                "INSERT OR IGNORE INTO outbox_messages (event_id, event_type, notifier, recipient, "
-                "payload, created_at, age_from, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            return db.total_changes - before
+            for event, targets, op in entries:
+                if op is not None:
+                    op(db)
+                if event is None or not targets:
+                    continue
+                payload = event.to_json()
+                before = db.total_changes
+                db.executemany(
+                    "INSERT OR IGNORE INTO outbox_messages (event_id, event_type, notifier, recipient, "
+                    "payload, created_at, age_from, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(event.id, event.type, notifier, _db_recipient(recipient), payload, now, now, now)
+                     for notifier, recipient in targets])
+                added += db.total_changes - before
+        return added
 
     def mark_sent(self, ids: Iterable[int], *, now: float) -> None:
         """The peer accepted these messages (one transaction for a whole digest)."""
@@ -181,11 +200,16 @@ class OutboxStore:
         with self._tx() as db:
             return db.execute(sql, params).rowcount
 
-    def prune(self, *, sent_before: float) -> int:
-        """Delete sent rows finished before ``sent_before`` (dead rows are kept until requeued)."""
+    def prune(self, *, sent_before: float, dead_before: float | None = None) -> int:
+        """Delete sent rows finished before ``sent_before`` and dead letters that died before
+        ``dead_before`` (retention: ``state.keep_sent`` / ``state.keep_dead``)."""
         with self._tx() as db:
-            return db.execute("DELETE FROM outbox_messages WHERE status='sent' AND finished_at < ?",
-                              (sent_before,)).rowcount
+            n = db.execute("DELETE FROM outbox_messages WHERE status='sent' AND finished_at < ?",
+                           (sent_before,)).rowcount
+            if dead_before is not None:
+                n += db.execute("DELETE FROM outbox_messages WHERE status='dead' AND finished_at < ?",
+                                (dead_before,)).rowcount
+            return n
 
     # -- reading -------------------------------------------------------------------------------
 

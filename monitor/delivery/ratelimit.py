@@ -7,11 +7,16 @@ period, with a burst of up to N. Several rates apply together (all must have a t
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import structlog
 
 from ..config.durations import parse_duration
+from ..errors import ConfigError
+from .phone import mask_recipient
 
-__all__ = ["Rate", "TokenBucket", "acquire", "parse_rate", "parse_rates"]
+__all__ = ["LaneBuckets", "Rate", "TokenBucket", "acquire", "parse_rate", "parse_rates"]
 
 #: (messages, per_seconds)
 Rate = tuple[int, float]
@@ -102,3 +107,56 @@ async def acquire(buckets: Iterable[TokenBucket], sleep: Callable[[float], Await
         wait += 1e-6
         waited += wait
         await sleep(wait)
+
+
+class LaneBuckets:
+    """The outbox's buckets: one set per notifier (shared by its lanes) and one per lane
+    (notifier, recipient), from the notifiers' ``rate_limit`` config or their own defaults."""
+
+    def __init__(self, configs: Mapping[str, Any], notifiers: Mapping[str, Any], clock: Callable[[], float]):
+        self._notifiers, self._clock = notifiers, clock
+        problems: list[str] = []
+        self._recipient_rates: dict[str, list[Rate] | None] = {}
+        self._notifier_buckets: dict[str, list[TokenBucket]] = {}
+        for name, cfg in configs.items():
+            for level in ("per_recipient", "per_notifier"):
+                try:
+                    rates = parse_rates(getattr(cfg.rate_limit, level))
+                except ValueError as exc:
+                    problems.append(f"notifiers.{name}.rate_limit.{level}: {exc}")
+                    continue
+                if level == "per_recipient":
+                    self._recipient_rates[name] = rates
+                else:
+                    self._notifier_buckets[name] = [TokenBucket(n, p, clock) for n, p in rates or []]
+        if problems:
+            raise ConfigError(problems)
+        self._recipient_buckets: dict[tuple[str, str | None], list[TokenBucket]] = {}
+
+    def buckets(self, notifier: str, recipient: str | None) -> list[TokenBucket]:
+        key = (notifier, recipient)
+        buckets = self._recipient_buckets.get(key)
+        if buckets is None:
+            rates = self._recipient_rates.get(notifier)
+            if rates is None:
+                rates = self._default_rates(notifier, recipient)
+            buckets = self._recipient_buckets[key] = [TokenBucket(n, p, self._clock) for n, p in rates]
+        return buckets + self._notifier_buckets.get(notifier, [])
+
+    def forget_idle(self, notifier: str, recipient: str | None) -> None:
+        """Drop a lane's buckets once they are full again (an idle lane costs no memory)."""
+        buckets = self._recipient_buckets.get((notifier, recipient))
+        if buckets is not None and all(b.is_full() for b in buckets):
+            del self._recipient_buckets[(notifier, recipient)]
+
+    def _default_rates(self, notifier: str, recipient: str | None) -> list[Rate]:
+        fn = getattr(self._notifiers[notifier], "rate_limit", None)
+        if fn is None:
+            return []
+        try:
+            return [(int(n), float(p)) for n, p in fn(recipient)]
+        except Exception as exc:
+            structlog.get_logger("pantau.outbox").error(
+                "outbox.rate_limit_failed", notifier=notifier, recipient=mask_recipient(recipient),
+                error=f"{type(exc).__name__}: {exc}")
+            return []

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,7 +35,7 @@ from .store import HistoryStore
 
 log = structlog.get_logger("pantau.history")
 
-Route = Callable[..., Awaitable[list[str]]]  # route(event, names=None) -> the notifiers it went to
+Route = Callable[..., list[str]]  # route(event, names=None) -> the notifiers it went to (never suspends)
 
 
 class HistoryService:
@@ -101,6 +101,11 @@ class HistoryService:
         return self.core.windows if self.core is not None else self._window_set()
 
     async def emit(self, event: Event) -> None:
+        self.submit(event)
+
+    def submit(self, event: Event) -> None:
+        """Decide, route and record ``event`` without suspending, so the engine keeps an event and
+        the state change its source submits right after in one state-writer transaction."""
         assert self.core is not None and self.store is not None
         try:
             outcomes = self.core.decide(event, self.clock())
@@ -109,13 +114,13 @@ class HistoryService:
                       error=f"{type(exc).__name__}: {exc}", exc_info=True)
             outcomes = [Outcome(event)]
         for outcome in outcomes:
-            await self._handle(outcome)
+            self._handle(outcome)
 
-    async def _handle(self, outcome: Outcome) -> None:
+    def _handle(self, outcome: Outcome) -> None:
         assert self.store is not None
         names: list[str] = []
         if outcome.sent:
-            names = await self.route(outcome.event)
+            names = self.route(outcome.event)
         elif outcome.suppressed == HELD:
             log.info("event.held", event_type=outcome.event.type, event_id=outcome.event.id,
                      source=outcome.event.source.name)
@@ -137,7 +142,7 @@ class HistoryService:
         assert self.core is not None
         outcomes = self.core.due(self.clock() if now is None else now)
         for outcome in outcomes:
-            await self._handle(outcome)
+            self._handle(outcome)
         return len(outcomes)
 
     def reload_windows(self) -> bool:
@@ -192,7 +197,7 @@ class HistoryService:
             at = datetime.fromtimestamp(now, UTC)
             event = Event("report.summary", Source("pantau", "report"), data,
                           at=at.replace(microsecond=at.microsecond // 1000 * 1000))
-            names = await self.route(event, list(cfg.notify))
+            names = self.route(event, list(cfg.notify))
             self.store.record(event, notified=names)
             self.store.set_meta(key, repr(due))
             log.info("report.sent", report=i, every=cfg.every, notify=names, sources=data["sources"],

@@ -5,18 +5,22 @@ The database file is shared with other pantau components; every table here start
 WAL mode and one transaction per change make it survive kill -9: a change is either fully on disk
 or not at all.
 
-Ordering contract (at-least-once): the watcher emits an event FIRST (the engine's emit writes it to
-its durable outbox) and only THEN commits the session change here. A crash between the two re-emits
-that event on the next start (the diff finds the same change again); it never loses one.
+Under ``pantau run`` the writes go to the engine's state writer (``submit``): the watcher emits an
+event and records the session change in the same synchronous step, so both commit in ONE
+transaction with the event's outbox rows — a kill -9 keeps both or neither (no replayed, no lost
+session event). Without a writer each change is its own short transaction here.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ..statedb import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS router_sessions (
@@ -39,19 +43,21 @@ class RouterStatus:
 class RouterStore:
     """Synchronous SQLite access (each call is a short local transaction)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, submit: Callable[..., Any] | None = None):
         self.path = str(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        self.submit = submit  # StateWriter.submit under `pantau run`
+        self._db = connect(self.path, busy_timeout=5.0, synchronous="NORMAL")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         self._db.close()
 
-    def _tx(self):
-        return _Transaction(self._db)
+    def _write(self, op: Callable[[sqlite3.Connection], Any]) -> None:
+        if self.submit is not None:
+            self.submit(op=op)
+            return
+        with _Transaction(self._db) as db:
+            op(db)
 
     def load(self, router: str, menu: str) -> dict[str, dict[str, Any]] | None:
         """Persisted sessions of a menu, or None when this router/menu was never synced (no baseline)."""
@@ -63,33 +69,32 @@ class RouterStore:
 
     def replace(self, router: str, menu: str, sessions: dict[str, dict[str, Any]], *, now: float) -> None:
         """Set the whole session set of a menu at once (the baseline) and mark the menu as synced."""
-        with self._tx() as db:
+        rows = [(router, menu, k, json.dumps(v, ensure_ascii=False)) for k, v in sessions.items()]
+
+        def op(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM router_sessions WHERE router=? AND menu=?", (router, menu))
-            db.executemany("INSERT INTO router_sessions VALUES (?, ?, ?, ?)",
-                           [(router, menu, k, json.dumps(v, ensure_ascii=False)) for k, v in sessions.items()])
+            db.executemany("INSERT INTO router_sessions VALUES (?, ?, ?, ?)", rows)
             db.execute("INSERT OR REPLACE INTO router_baselines VALUES (?, ?, ?)", (router, menu, now))
+        self._write(op)
 
     def put(self, router: str, menu: str, key: str, record: dict[str, Any]) -> None:
-        with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO router_sessions VALUES (?, ?, ?, ?)",
-                       (router, menu, key, json.dumps(record, ensure_ascii=False)))
+        self.put_many(router, menu, {key: record})
 
     def put_many(self, router: str, menu: str, records: dict[str, dict[str, Any]]) -> None:
-        with self._tx() as db:
-            db.executemany("INSERT OR REPLACE INTO router_sessions VALUES (?, ?, ?, ?)",
-                           [(router, menu, k, json.dumps(v, ensure_ascii=False)) for k, v in records.items()])
+        rows = [(router, menu, k, json.dumps(v, ensure_ascii=False)) for k, v in records.items()]
+        self._write(lambda db: db.executemany("INSERT OR REPLACE INTO router_sessions VALUES (?, ?, ?, ?)", rows))
 
     def delete(self, router: str, menu: str, key: str) -> None:
-        with self._tx() as db:
-            db.execute("DELETE FROM router_sessions WHERE router=? AND menu=? AND key=?", (router, menu, key))
+        self._write(lambda db: db.execute("DELETE FROM router_sessions WHERE router=? AND menu=? AND key=?",
+                                          (router, menu, key)))
 
     def status(self, router: str) -> RouterStatus | None:
         row = self._db.execute("SELECT down, since, error FROM router_status WHERE router=?", (router,)).fetchone()
         return RouterStatus(bool(row[0]), row[1], row[2]) if row else None
 
     def set_status(self, router: str, *, down: bool, since: float | None, error: str | None) -> None:
-        with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO router_status VALUES (?, ?, ?, ?)", (router, int(down), since, error))
+        self._write(lambda db: db.execute("INSERT OR REPLACE INTO router_status VALUES (?, ?, ?, ?)",
+                                          (router, int(down), since, error)))
 
 
 class _Transaction:
@@ -101,4 +106,12 @@ class _Transaction:
         return self.db
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            try:
+                self.db.execute("COMMIT")
+                return
+            except sqlite3.Error:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+        self.db.execute("ROLLBACK")

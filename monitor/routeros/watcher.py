@@ -30,6 +30,7 @@ import structlog
 
 from ..errors import RouterError, RouterTrap
 from ..events import Event, Source
+from ..supervisor import Supervisor
 from .client import RouterClient
 from .config import RouterConfig
 from .sessions import SPECS, MenuSpec, login_data, logout_data, make_record, session_key
@@ -46,8 +47,10 @@ class RouterWatcher:
     """Watch one router until cancelled: ``await RouterWatcher(cfg, emit=..., store=...).run()``."""
 
     def __init__(self, config: RouterConfig, *, emit: Emit, store: RouterStore | None = None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, supervisor: Supervisor | None = None):
         self.config = config
+        # the listen loops run supervised: a crash is logged and the loop restarts, never silently gone
+        self._supervisor = supervisor or Supervisor(backoff=config.poll_interval, max_backoff=30.0)
         self._emit = emit
         self._store = store
         self._clock = clock
@@ -90,16 +93,20 @@ class RouterWatcher:
         return len(self._known.get(SPECS[watch].path, ()))
 
     async def run(self) -> None:
-        tasks = [asyncio.create_task(self._listen_loop(s), name=f"listen {self.config.name} {s.path}")
-                 for s in self._specs] if self.config.mode == "listen" else []
+        names = []
+        if self.config.mode == "listen":
+            for spec in self._specs:
+                name = f"router:{self.config.name}:listen:{spec.path}"
+                self._supervisor.spawn(name, lambda spec=spec: self._listen_loop(spec))
+                names.append(name)
         try:
             await self._control_loop()
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
+            for name in names:
                 with contextlib.suppress(BaseException):
-                    await task
+                    await self._supervisor.cancel(name)
+            for spec in self._specs:
+                self._listening[spec.path] = False
             await self._close_control()
 
     # -- connections -----------------------------------------------------------------------------

@@ -344,7 +344,10 @@ def sample_events() -> list[Event]:
                            "worst": [{"kind": "host", "name": "olt-kampung", "uptime": 0.9375, "down_s": 5400.0,
                                       "outages": 2}],
                            "sessions_peak": {"core": 153}},
+        "pantau.degraded": {"task": "router:core", "error": "OperationalError: disk I/O error", "crashes": 5,
+                            "window_s": 300.0},
     }
-    sources = {"host": host, "report": Source(kind="pantau", name="report")}
+    sources = {"host": host, "report": Source(kind="pantau", name="report"),
+               "pantau": Source(kind="pantau", name="router:core")}
     return [Event(type=t, source=sources.get(t.split(".")[0], router), data=data[t], at=_SAMPLE_AT)
             for t in EVENT_TYPES]

@@ -228,6 +228,11 @@ class RouterSimulator:
     def active(self, menu: str = "/ip/hotspot/active") -> list[dict[str, str]]:
         return self.menus[menu].rows()
 
+    def listeners(self, menu: str = "/ip/hotspot/active") -> int:
+        """How many open connections have a ``listen`` running on ``menu`` (is a client in listen mode?)."""
+        return sum(1 for conn in self._conns if not conn.writer.is_closing()
+                   for path, _ in conn.listens.values() if path == menu)
+
     def reboot(self) -> None:
         """Reboot: every connection drops, active sessions vanish, ``.id`` numbering restarts."""
         self.drop_connections()
