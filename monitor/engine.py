@@ -28,6 +28,7 @@ from .hosts.open_probe import open_probe
 from .hosts.probe import CheckResult, Probe
 from .hosts.state import HostStateStore
 from .logs import register_secrets
+from .redaction import collect_secrets
 from .routeros.store import RouterStore
 from .routeros.watcher import RouterWatcher
 from .supervisor import Supervisor
@@ -37,26 +38,7 @@ log = structlog.get_logger("pantau.engine")
 
 def secret_values(config: Config) -> list[str]:
     """Every secret the config holds, so logs can mask them wherever they appear."""
-    from pydantic import BaseModel, SecretStr
-
-    found: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, SecretStr):
-            found.append(value.get_secret_value())
-        elif isinstance(value, BaseModel):
-            for name in type(value).model_fields:
-                walk(getattr(value, name))
-        elif isinstance(value, dict):
-            for v in value.values():
-                walk(v)
-        elif isinstance(value, list | tuple):
-            for v in value:
-                walk(v)
-
-    walk(config.notifiers)
-    walk(config.settings.routers)
-    return found
+    return collect_secrets(config.notifiers, config.settings.routers)
 
 
 class Engine:

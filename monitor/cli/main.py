@@ -18,7 +18,7 @@ from typing import Any
 from .. import __version__
 from ..config.model import Config, load_config
 from ..errors import ConfigError, PantauError, ProbeError
-from ..logs import configure_logging, register_secrets
+from ..logs import configure_logging, redact, register_secrets
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 DEFAULT_CONFIG = "monitor.yaml"
@@ -67,7 +67,7 @@ async def _run(config: Config) -> int:
     try:
         await engine.start()
     except (ProbeError, ConfigError) as exc:
-        print(f"pantau: {exc}", file=sys.stderr)
+        print(redact(f"pantau: {exc}"), file=sys.stderr)
         await engine.stop(grace=0.5)
         return EXIT_CONFIG
     # Everything loaded at start-up lives as long as the process: keep it out of the collector's
@@ -115,7 +115,7 @@ def cmd_import_netwatch(args: argparse.Namespace) -> int:
     try:
         print(asyncio.run(import_netwatch(router)), end="")
     except PantauError as exc:
-        print(f"pantau: {exc}", file=sys.stderr)
+        print(redact(f"pantau: {exc}"), file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK
 

@@ -29,6 +29,8 @@ import tenacity
 
 from ..errors import ConfigError, NotifyError
 from ..events import Event
+from ..logs import redact, register_secrets
+from ..redaction import collect_secrets
 from .notify import Notifier, NotifierConfig
 from .outbox_store import Message, OutboxStore
 from .phone import mask_recipient
@@ -80,6 +82,7 @@ class Outbox:
         self._path = Path(path)
         self._notifiers = dict(notifiers)
         self._configs = {name: _config_of(name, notifier, configs) for name, notifier in self._notifiers.items()}
+        register_secrets(collect_secrets(list(self._configs.values())))  # errors are scrubbed with them
         self._clock, self._sleep, self._rng = clock, sleep, rng
         self._wait = tenacity.wait_exponential(multiplier=backoff_initial, max=backoff_max)
         self._digest_max = max(2, digest_max)
@@ -375,6 +378,7 @@ class Outbox:
             log.info("delivery.digest" if digest else "delivery.sent", latency_ms=latency_ms, **fields)
             return
         lane.sending = False
+        error = redact(error)  # a peer may echo a token: masked before the log line and SQLite
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         now = self._clock()
         ids = [m.id for m in msgs]
