@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import Hashable
 from typing import Any
@@ -15,12 +16,13 @@ from typing import Any
 import aiohttp
 import structlog
 
-from .config.model import Config
-from .delivery.notify import NotifierContext
-from .delivery.outbox import Outbox
+from .config.model import Config, HostCheck
+from .delivery.notify import NotifierConfig, NotifierContext
+from .delivery.outbox_reload import ReloadableOutbox
 from .delivery.routing import EventRouter
 from .errors import ConfigError
 from .events import Event
+from .hosts.detector import State
 from .hosts.icmp.engine import IcmpEngine
 from .hosts.icmp.scheduler import IcmpScheduler
 from .hosts.loop import HostMonitor, echo_interval
@@ -29,6 +31,8 @@ from .hosts.probe import CheckResult, Probe
 from .hosts.state import HostStateStore
 from .logs import register_secrets
 from .redaction import collect_secrets
+from .reload import ReloadPlan
+from .routeros.config import RouterConfig
 from .routeros.store import RouterStore
 from .routeros.watcher import RouterWatcher
 from .supervisor import Supervisor
@@ -50,12 +54,14 @@ class Engine:
         self.supervisor = Supervisor()
         self.web: Any = None  # monitor.web.server.WebServer when `http:` is configured
         self.http: aiohttp.ClientSession | None = None
-        self.outbox: Outbox | None = None
+        self.outbox: ReloadableOutbox | None = None
         self.host_store: HostStateStore | None = None
         self.session_store: RouterStore | None = None
         self.emitted: list[Event] = []  # the last few events, for `pantau demo` and tests
         self._own_probe = probe is None
         self.scheduler: IcmpScheduler | None = None
+        self._monitors: dict[str, HostMonitor] = {}
+        self.watchers: dict[str, RouterWatcher] = {}
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
         self._emitting = asyncio.Lock()
 
@@ -64,28 +70,112 @@ class Engine:
         check (no task per host); other probes get a task per host."""
         assert self.host_store is not None
         persisted = self.host_store.load()
-        monitors: dict[str, HostMonitor] = {}
         for host in self.config.hosts:
-            saved = persisted.get(host.name)
-            initial = (saved[0], saved[1]) if saved and saved[2] == host.address else None
-            monitors[host.name] = HostMonitor(host, self.probe, self.emit, store=self.host_store, initial=initial)
-        if not monitors:
-            return
-        if isinstance(self.probe, IcmpEngine):
-            def on_result(name: Hashable, result: CheckResult) -> None:
-                event = monitors[str(name)].observe(result, time.time())
-                if event is not None:
-                    self._queue.put_nowait(event)
+            self._add_host(host, persisted)
 
-            self.scheduler = IcmpScheduler(self.probe, on_result)
-            for name, mon in monitors.items():
-                h = mon.host
-                self.scheduler.add(name, h.address, interval=h.interval, count=h.count, timeout=h.timeout,
-                                   echo_interval=echo_interval(h))
-            self.supervisor.spawn("host-state", self._flusher)
+    def _add_host(self, host: HostCheck, persisted: dict[str, Any],
+                  initial: tuple[State, float | None] | None = None) -> None:
+        saved = persisted.get(host.name)
+        if initial is None and saved and saved[2] == host.address:
+            initial = (saved[0], saved[1])
+        mon = HostMonitor(host, self.probe, self.emit, store=self.host_store, initial=initial)
+        self._monitors[host.name] = mon
+        if isinstance(self.probe, IcmpEngine):
+            if self.scheduler is None:
+                self.scheduler = IcmpScheduler(self.probe, self._on_result)
+                self.supervisor.spawn("host-state", self._flusher)
+            self.scheduler.add(host.name, host.address, interval=host.interval, count=host.count,
+                               timeout=host.timeout, echo_interval=echo_interval(host))
         else:
-            for name, mon in monitors.items():
-                self.supervisor.spawn(f"host:{name}", mon.run)
+            self.supervisor.spawn(f"host:{host.name}", mon.run)
+
+    async def _remove_host(self, name: str) -> None:
+        self._monitors.pop(name, None)
+        if self.scheduler is not None:
+            self.scheduler.remove(name)
+        await self.supervisor.cancel(f"host:{name}")
+
+    def _on_result(self, name: Hashable, result: CheckResult) -> None:
+        mon = self._monitors.get(str(name))
+        if mon is None:  # removed by a reload while its check was in flight
+            return
+        event = mon.observe(result, time.time())
+        if event is not None:
+            self._queue.put_nowait(event)
+
+    def _start_router(self, router: RouterConfig) -> None:
+        if self.session_store is None:
+            self.session_store = RouterStore(self.config.settings.state.path)
+        watcher = RouterWatcher(router, emit=self.emit, store=self.session_store)
+        self.watchers[router.name] = watcher
+        self.supervisor.spawn(f"router:{router.name}", watcher.run)
+
+    def _new_notifier(self, cfg: NotifierConfig) -> Any:
+        kind = self.config.registry.get(cfg.type)
+        assert kind is not None  # validated by load_config
+        assert self.http is not None
+        try:
+            return kind.cls(cfg, NotifierContext(
+                http=self.http, log=structlog.get_logger("pantau.notify").bind(notifier=cfg.name),
+                settings=self.config.settings,
+                config_dir=self.config.source.parent if self.config.source else None))
+        except Exception as exc:  # a plugin that cannot start is a config error, not a traceback
+            raise ConfigError([f"notifier {cfg.name} ({kind.origin}): cannot start: "
+                               f"{type(exc).__name__}: {exc}"]) from None
+
+    async def reload(self, new: Config) -> ReloadPlan:
+        """Apply a reloaded config (SIGHUP) without restarting what did not change; see
+        monitor/reload.py. Raises ConfigError/ProbeError before changing anything when a new
+        notifier cannot start or hosts need an ICMP probe that cannot be opened."""
+        from .reload import plan_reload
+
+        plan = plan_reload(self.config, new)
+        keep = {k: getattr(self.config.settings, k) for k in plan.restart_needed}
+        new = dataclasses.replace(new, settings=new.settings.model_copy(update=keep))
+        register_secrets(secret_values(new))
+        if plan.hosts.added and self.probe is None:
+            self.probe = await open_probe(new.settings.icmp)
+        old_config, self.config = self.config, new
+        try:
+            by_name = {n.name: n for n in new.notifiers}
+            fresh = {name: self._new_notifier(by_name[name]) for name in plan.notifiers.added + plan.notifiers.changed}
+        except ConfigError:
+            self.config = old_config
+            raise
+        retired = [self.notifiers.pop(name) for name in plan.notifiers.removed + plan.notifiers.changed]
+        self.notifiers.update(fresh)
+        if self.outbox is not None:
+            await self.outbox.reconfigure(self.notifiers, by_name)
+        self.router = EventRouter(new.routes)
+        for notifier in retired:
+            with contextlib.suppress(Exception):
+                await notifier.aclose()
+
+        hosts = {h.name: h for h in new.hosts}
+        persisted = self.host_store.load() if self.host_store is not None and (
+            plan.hosts.added or plan.hosts.changed) else {}
+        for name in plan.hosts.removed:
+            await self._remove_host(name)
+        for name in plan.hosts.changed:
+            old = self._monitors[name]
+            same_address = old.host.address == hosts[name].address
+            await self._remove_host(name)  # then re-added: keeps its state unless the address moved
+            self._add_host(hosts[name], persisted if same_address else {},
+                           (old.detector.state, old.detector.since) if same_address else None)
+        for name in plan.hosts.added:
+            self._add_host(hosts[name], persisted)
+
+        routers = {r.name: r for r in new.settings.routers}
+        for name in plan.routers.removed + plan.routers.changed:
+            await self.supervisor.cancel(f"router:{name}")
+            self.watchers.pop(name, None)
+        for name in plan.routers.changed + plan.routers.added:
+            self._start_router(routers[name])  # a changed one resumes from its saved sessions
+        log.info("reloaded", **plan.log_fields())
+        if plan.restart_needed:
+            log.warning("reload_needs_restart", settings=plan.restart_needed,
+                        hint="these settings take effect at the next start")
+        return plan
 
     async def _emitter(self) -> None:
         """Emit scheduler-detected events one at a time, in detection order, then persist states."""
@@ -123,27 +213,20 @@ class Engine:
         self.http = aiohttp.ClientSession()
         problems = []
         for cfg in self.config.notifiers:
-            kind = self.config.registry.get(cfg.type)
-            assert kind is not None  # validated by load_config
             try:
-                self.notifiers[cfg.name] = kind.cls(cfg, NotifierContext(
-                    http=self.http, log=structlog.get_logger("pantau.notify").bind(notifier=cfg.name),
-                    settings=settings, config_dir=self.config.source.parent if self.config.source else None))
-            except Exception as exc:  # a plugin that cannot start is a start-up error, not a traceback
-                problems.append(f"notifier {cfg.name} ({kind.origin}): cannot start: {type(exc).__name__}: {exc}")
+                self.notifiers[cfg.name] = self._new_notifier(cfg)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
         if problems:
             raise ConfigError(problems)
-        self.outbox = Outbox(settings.state.path, self.notifiers, {n.name: n for n in self.config.notifiers})
+        self.outbox = ReloadableOutbox(settings.state.path, self.notifiers, {n.name: n for n in self.config.notifiers})
         await self.outbox.start()
 
         self.host_store = HostStateStore(settings.state.path)
         self._start_hosts()
         self.supervisor.spawn("emitter", self._emitter)
-        if settings.routers:
-            self.session_store = RouterStore(settings.state.path)
-            for router in settings.routers:
-                watcher = RouterWatcher(router, emit=self.emit, store=self.session_store)
-                self.supervisor.spawn(f"router:{router.name}", watcher.run)
+        for router in settings.routers:
+            self._start_router(router)
         if settings.http is not None:
             from .web.server import WebServer
 

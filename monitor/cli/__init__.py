@@ -1,5 +1,24 @@
 """The ``pantau`` command and its subcommands (demo, check summary, test-notify, outbox)."""
 
-from .main import main
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: signal handlers first, then the (heavy) imports, so a SIGTERM or Ctrl-C at any
+    moment is a quiet exit 0 (monitor/cli/early_signals.py)."""
+    from . import early_signals
+
+    early_signals.install()
+    try:
+        from .main import main as run
+
+        return run(argv)
+    except (KeyboardInterrupt, early_signals.Stopped):
+        return 0
+    finally:  # the process is ending: a late signal must not turn into a traceback during teardown
+        early_signals.ignore()
+
 
 __all__ = ["main"]

@@ -56,16 +56,30 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _run(config: Config) -> int:
+async def _run(config: Config, path: str) -> int:
     from ..engine import Engine
+    from . import early_signals
+    from .reload import reload_loop
 
-    stop = asyncio.Event()
+    stop, reload_wanted = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reload_wanted.set)
+    if early_signals.hup_pending():
+        reload_wanted.set()
     engine = Engine(config)
+    starting = asyncio.create_task(engine.start(), name="engine-start")
+    stopping = asyncio.create_task(stop.wait(), name="stop-signal")
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():  # SIGTERM/SIGINT during start-up: abandon it, close what it opened
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        await engine.stop(grace=0.5)
+        return EXIT_OK
+    stopping.cancel()
     try:
-        await engine.start()
+        starting.result()
     except (ProbeError, ConfigError) as exc:
         print(redact(f"pantau: {exc}"), file=sys.stderr)
         await engine.stop(grace=0.5)
@@ -74,6 +88,7 @@ async def _run(config: Config) -> int:
     # full passes (measured at ~20 % of a 10,000-host sweep, docs/performance.md).
     gc.collect()
     gc.freeze()
+    engine.supervisor.spawn("config-reload", lambda: reload_loop(engine, path, reload_wanted))
     try:
         await stop.wait()
     finally:
@@ -82,9 +97,14 @@ async def _run(config: Config) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from . import early_signals
+
     config = _load(args.config)
     _setup_logs(config, args.log_level, cache=True)
-    return asyncio.run(_run(config))
+    try:
+        return asyncio.run(_run(config, args.config))
+    finally:
+        early_signals.install()  # the loop gave SIGTERM back to the default (kill): take it again
 
 
 def cmd_test_notify(args: argparse.Namespace) -> int:

@@ -293,7 +293,7 @@ class Outbox:
         cfg = self._configs[lane.notifier]
         batch_limit = max(self._digest_max, cfg.digest.after + 1)
         try:
-            while not self._closing:
+            while not self._closing and self._configs.get(lane.notifier) is cfg:  # else reloaded
                 lane.wake.clear()
                 rows = await self._db(self._store.head, lane.notifier, lane.recipient, batch_limit)
                 if not rows:
@@ -313,7 +313,7 @@ class Outbox:
                     rows = await self._db(self._store.head, lane.notifier, lane.recipient, batch_limit)
                     if not rows or rows[0].id != head.id:
                         continue
-                if self._closing:
+                if self._closing or self._configs.get(lane.notifier) is not cfg:
                     break
                 batch = self._digest_batch(lane, rows, self._clock())
                 await self._deliver(lane, batch or [head], digest=batch is not None)
@@ -325,6 +325,8 @@ class Outbox:
         finally:
             if self._lanes.get(lane.key) is lane:
                 del self._lanes[lane.key]
+                if not self._closing and self._configs.get(lane.notifier) not in (None, cfg):
+                    self._wake(lane.notifier, lane.recipient)  # its notifier was replaced on reload
             buckets = self._recipient_buckets.get(lane.key)
             if buckets is not None and all(b.is_full() for b in buckets):
                 del self._recipient_buckets[lane.key]

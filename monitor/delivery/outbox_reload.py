@@ -1,0 +1,40 @@
+"""The outbox's reload step (SIGHUP): swap in a new set of notifiers while lanes keep running.
+
+Kept apart from outbox.py (which holds the delivery loop) so each stays readable. A notifier whose
+config is unchanged keeps its instance, its lanes and its token buckets (no burst after a reload);
+a changed one's lanes finish the send in flight and continue with the new instance and limits; a
+removed one's lanes stop after the send in flight and its pending rows stay queued
+(``outbox.orphaned``) until it is configured again or ``pantau outbox`` shows them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+from .notify import Notifier, NotifierConfig
+from .outbox import Outbox
+
+__all__ = ["ReloadableOutbox"]
+
+
+class ReloadableOutbox(Outbox):
+    async def reconfigure(self, notifiers: Mapping[str, Notifier], configs: Mapping[str, NotifierConfig]) -> None:
+        # a throwaway outbox validates the new rate limits and builds their buckets (no database)
+        fresh = Outbox(self._path, notifiers, configs, clock=self._clock)
+        kept = {name for name, notifier in notifiers.items() if self._notifiers.get(name) is notifier}
+        for name in kept:
+            fresh._configs[name] = self._configs[name]  # same object: its lanes keep running
+            fresh._notifier_buckets[name] = self._notifier_buckets.get(name, [])
+        self._recipient_buckets = {k: v for k, v in self._recipient_buckets.items() if k[0] in kept}
+        self._notifiers, self._configs = fresh._notifiers, fresh._configs
+        self._recipient_rates, self._notifier_buckets = fresh._recipient_rates, fresh._notifier_buckets
+        self._orphans_logged -= set(notifiers)
+        idle = [lane.task for lane in self._lanes.values()
+                if lane.notifier not in kept and not lane.sending and lane.task is not None]
+        for task in idle:  # a lane of a replaced notifier may sleep in a backoff: restart it now
+            task.cancel()
+        if idle:
+            await asyncio.wait(idle, timeout=2.0)
+        if self._started and not self._closing:
+            await self._resume()
