@@ -70,19 +70,21 @@ def read_text(path: Path) -> str:
     if len(raw) > MAX_BYTES:
         raise ConfigError([f"{path}: larger than {MAX_BYTES // (1024 * 1024)} MiB; "
                            "this is not a pantau config (split it or check the path)"])
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError([f"{path}: UTF-16 text, not UTF-8; save the file as UTF-8"])
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line, col = _position(raw, nul)
+        raise ConfigError([f"{path}: binary data, not a YAML text file (NUL byte at line {line}, "
+                           f"column {col})"])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line, col = _position(raw, exc.start)
         raise ConfigError([f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at line {line}, "
                            f"column {col}); save the file as UTF-8"]) from None
-    nul = text.find("\x00")
-    if nul >= 0:
-        line, col = _position(raw, len(text[:nul].encode()))
-        raise ConfigError([f"{path}: binary data, not a YAML text file (NUL byte at line {line}, "
-                           f"column {col})"])
     return text
 
 
