@@ -46,6 +46,9 @@ def secret_fragments(value: str) -> set[str]:
     if url is not None and url.scheme and url.netloc:
         if url.password:
             parts.update({url.password, unquote(url.password)})
+            # HTTP clients turn userinfo into "Authorization: Basic base64(user:password)"
+            pair = f"{unquote(url.username or '')}:{unquote(url.password)}".encode()
+            parts.add(base64.b64encode(pair).decode())
         elif url.username:  # https://TOKEN@host: the user part is the credential
             parts.update({url.username, unquote(url.username)})
         for _k, v in parse_qsl(url.query, keep_blank_values=False):
