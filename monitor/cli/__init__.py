@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def entry(argv: Sequence[str] | None = None) -> int:
     """Entry point: signal handlers first, then the (heavy) imports, so a SIGTERM or Ctrl-C at any
     moment is a quiet exit 0 (monitor/cli/early_signals.py)."""
     from . import early_signals
@@ -14,6 +14,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from .main import main as run
 
+        globals()["main"] = entry  # importing the submodule rebound ``monitor.cli.main`` to it
         return run(argv)
     except (KeyboardInterrupt, early_signals.Stopped):
         return 0
@@ -21,4 +22,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         early_signals.ignore()
 
 
-__all__ = ["main"]
+main = entry
+
+__all__ = ["entry", "main"]
