@@ -178,3 +178,21 @@ def test_run_refuses_a_nan_interval_before_starting(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "monitor", "run", "-c", str(path)], capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 2 and "hosts[0].interval: invalid duration" in proc.stderr
+
+
+def test_reader_builds_what_safe_load_builds(root):
+    """On ordinary YAML the hardened reader gives exactly what yaml.safe_load gives: every type
+    YAML 1.1 resolves, quoting, anchors, merges, block and flow styles, the shipped example."""
+    from monitor.config.yaml_reader import parse_yaml
+
+    samples = [
+        "a: 1\nb: [1, -2, 0x1f, 0o17, 1_000, 2.5, 1e3, .inf, -.inf, yes, No, on, ~, null, '', '3', x]\n",
+        "t: 2024-01-02\nts: 2024-01-02T03:04:05Z\ns: !!str 12\nf: !!float 1\nb64: !!binary aGk=\n",
+        "base: &b {x: 1, y: [1, 2]}\nm:\n  <<: *b\n  y: 3\nn: {<<: [*b, {z: 9}], x: 0}\nl: [*b, *b]\n",
+        "folded: >\n  one\n  two\nliteral: |\n  a\n  b\nquoted: \"tab\\there\"\nempty:\n",
+        "- just\n- a\n- list\n",
+        "plain scalar document\n",
+    ]
+    samples += [p.read_text() for p in sorted(root.glob("*.yaml*")) + sorted(root.glob("examples/*.yaml"))]
+    for text in samples:
+        assert parse_yaml(text) == yaml.safe_load(text), text

@@ -51,13 +51,12 @@ def summarize_config(config: Config) -> str:
     s = config.settings
     where = f" {config.source}" if config.source else ""
     out = [f"pantau {__version__}: config{where} is valid"]
-    hosts = config.hosts
     out += _section("hosts", [
         f"{h.name:<20} {h.address:<18} every {format_duration(h.interval)}, {h.count}×{format_duration(h.timeout)}, "
         f"down after {h.down_after}, up after {h.up_after}"
         + (f", max_loss {h.max_loss:.0%}" if h.max_loss is not None else "")
         + (f", max_rtt {format_duration(h.max_rtt)}" if h.max_rtt is not None else "")
-        for h in hosts[:_LIMIT]], len(hosts))
+        for h in config.host_checks(_LIMIT)], len(s.hosts))
     out += _section("routers", [f"{r.name:<20} {_fields(r, ('name',))}" for r in s.routers])
     origins = {t.name: t.origin for t in config.registry.types()}
     out += _section("notifiers", [

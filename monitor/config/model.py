@@ -129,6 +129,10 @@ class Config:
 
     @property
     def hosts(self) -> list[HostCheck]:
+        return self.host_checks()
+
+    def host_checks(self, limit: int | None = None) -> list[HostCheck]:
+        """The first ``limit`` hosts (all by default) with the defaults applied."""
         d = self.settings.defaults
         return [
             HostCheck(
@@ -138,7 +142,7 @@ class Config:
                 up_after=h.up_after or d.up_after, max_loss=h.max_loss, max_rtt=h.max_rtt,
                 labels=dict(h.labels),
             )
-            for h in self.settings.hosts
+            for h in self.settings.hosts[:limit]
         ]
 
     def notifier(self, name: str) -> NotifierConfig:

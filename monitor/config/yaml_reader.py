@@ -189,6 +189,12 @@ class _Builder:
                         parent.value.append(value)
                         parent.index += 1
                         continue
+                    if value not in parent.first_line:  # a new key (a repeated one: the slow path says so)
+                        self.written += 1
+                        self.expanded += 1
+                        parent.first_line[value] = event.start_mark.line + 1
+                        parent.key, parent.has_key = value, True
+                        continue
                 self.written += 1
                 self.expanded += 1
                 self.add(self.scalar(event), event, event.anchor, 1)
