@@ -144,9 +144,9 @@ class Engine:
             raise
         retired = [self.notifiers.pop(name) for name in plan.notifiers.removed + plan.notifiers.changed]
         self.notifiers.update(fresh)
-        if self.outbox is not None:
-            await self.outbox.reconfigure(self.notifiers, by_name)
         self.router = EventRouter(new.routes)
+        if self.outbox is not None:  # waits for sends in flight through the retired instances
+            await self.outbox.reconfigure(self.notifiers, by_name)
         for notifier in retired:
             with contextlib.suppress(Exception):
                 await notifier.aclose()

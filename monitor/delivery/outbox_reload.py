@@ -19,7 +19,10 @@ __all__ = ["ReloadableOutbox"]
 
 
 class ReloadableOutbox(Outbox):
-    async def reconfigure(self, notifiers: Mapping[str, Notifier], configs: Mapping[str, NotifierConfig]) -> None:
+    async def reconfigure(self, notifiers: Mapping[str, Notifier], configs: Mapping[str, NotifierConfig], *,
+                          grace: float = 2.0) -> None:
+        """Swap the notifiers; returns once lanes of replaced or removed notifiers have finished
+        the send in flight (at most ``grace`` s), so their old instances can be closed."""
         # a throwaway outbox validates the new rate limits and builds their buckets (no database)
         fresh = Outbox(self._path, notifiers, configs, clock=self._clock)
         kept = {name for name, notifier in notifiers.items() if self._notifiers.get(name) is notifier}
@@ -30,11 +33,11 @@ class ReloadableOutbox(Outbox):
         self._notifiers, self._configs = fresh._notifiers, fresh._configs
         self._recipient_rates, self._notifier_buckets = fresh._recipient_rates, fresh._notifier_buckets
         self._orphans_logged -= set(notifiers)
-        idle = [lane.task for lane in self._lanes.values()
-                if lane.notifier not in kept and not lane.sending and lane.task is not None]
-        for task in idle:  # a lane of a replaced notifier may sleep in a backoff: restart it now
-            task.cancel()
-        if idle:
-            await asyncio.wait(idle, timeout=2.0)
+        retired = [lane for lane in self._lanes.values() if lane.notifier not in kept and lane.task is not None]
+        for lane in retired:  # idle ones may sleep in a backoff: restart them now; busy ones finish
+            if not lane.sending:
+                lane.task.cancel()  # type: ignore[union-attr]
+        if retired:
+            await asyncio.wait([lane.task for lane in retired], timeout=grace)  # type: ignore[misc]
         if self._started and not self._closing:
             await self._resume()
