@@ -103,6 +103,9 @@ def cases(tmp: Path) -> list[tuple[str, bytes | str, str]]:
         ("events-number", with_(tmp, "routes[0].events", 5), "routes[0].events:"),
         ("label-list", with_(tmp, "hosts[0].labels", {"site": [1, 2]}), "hosts[0].labels.site:"),
         ("webhook-url-empty", with_(tmp, "notifiers[1].url", ""), "notifiers[1].url:"),
+        ("webhook-two-authorizations", with_(tmp, "notifiers[1]", {
+            "name": "hook", "type": "webhook", "url": "http://u:p@127.0.0.1:9/h",
+            "headers": {"Authorization": "Bearer x1234567"}}), "notifiers[1]: url carries user:password"),
         ("python-tag", "hosts: !!python/object/apply:os.system ['true']\n", "hosts: unsupported YAML tag"),
         ("two-documents", good + "---\nhosts: []\n", "more than one YAML document"),
         ("complex-key", "hosts:\n  ? [a, b]\n  : 1\n", "a mapping or list as a key"),
