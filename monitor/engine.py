@@ -1,7 +1,9 @@
 """The engine: wires config → sources (hosts, routers) → detector → events → routes → outbox → notifiers.
 
 ``Engine.start()`` fails fast (ProbeError, ConfigError) before any loop runs; once running, every
-loop degrades on its own (logs, retries) and never takes another down.
+loop degrades on its own (logs, retries) and never takes another down. Every state-DB write goes
+through one writer (monitor/state_writer.py): an event and the state change it announces commit
+in one transaction. ``Engine.reload`` (monitor/engine_reload.py) applies a SIGHUP.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ from typing import Any
 import aiohttp
 import structlog
 
-from .config.model import Config
-from .delivery.notify import NotifierContext
-from .delivery.outbox import Outbox
+from .config.model import Config, HostCheck
+from .delivery.notify import NotifierConfig, NotifierContext
+from .delivery.outbox_reload import ReloadableOutbox
 from .delivery.routing import EventRouter
+from .engine_reload import ReloadMixin
 from .errors import ConfigError
 from .events import Event, Source
 from .history.service import HistoryService
+from .hosts.detector import State
 from .hosts.icmp.engine import IcmpEngine
 from .hosts.icmp.scheduler import IcmpScheduler
 from .hosts.loop import HostMonitor, echo_interval
@@ -30,6 +34,8 @@ from .hosts.open_probe import open_probe
 from .hosts.probe import CheckResult, Probe
 from .hosts.state import HostStateStore
 from .logs import register_secrets
+from .redaction import collect_secrets
+from .routeros.config import RouterConfig
 from .routeros.store import RouterStore
 from .routeros.watcher import RouterWatcher
 from .state_writer import StateWriter
@@ -40,29 +46,10 @@ log = structlog.get_logger("pantau.engine")
 
 def secret_values(config: Config) -> list[str]:
     """Every secret the config holds, so logs can mask them wherever they appear."""
-    from pydantic import BaseModel, SecretStr
-
-    found: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, SecretStr):
-            found.append(value.get_secret_value())
-        elif isinstance(value, BaseModel):
-            for name in type(value).model_fields:
-                walk(getattr(value, name))
-        elif isinstance(value, dict):
-            for v in value.values():
-                walk(v)
-        elif isinstance(value, list | tuple):
-            for v in value:
-                walk(v)
-
-    walk(config.notifiers)
-    walk(config.settings.routers)
-    return found
+    return collect_secrets(config.notifiers, config.settings.routers)
 
 
-class Engine:
+class Engine(ReloadMixin):
     def __init__(self, config: Config, *, probe: Probe | None = None):
         self.config = config
         self.probe = probe
@@ -71,7 +58,7 @@ class Engine:
         self.supervisor = Supervisor(on_degraded=self._degraded)
         self.web: Any = None  # monitor.web.server.WebServer when `http:` is configured
         self.http: aiohttp.ClientSession | None = None
-        self.outbox: Outbox | None = None
+        self.outbox: ReloadableOutbox | None = None
         self.writer: StateWriter | None = None  # every state-DB write while running (monitor/state_writer.py)
         self.host_store: HostStateStore | None = None
         self.session_store: RouterStore | None = None
@@ -86,34 +73,69 @@ class Engine:
         self._own_probe = probe is None
         self.scheduler: IcmpScheduler | None = None
 
+    # -- sources ----------------------------------------------------------------------------------
+
     def _start_hosts(self) -> None:
         """One monitor per host. With the one-socket ICMP engine a single scheduler drives every
         check (no task per host); other probes get a task per host."""
         assert self.host_store is not None
         persisted = self.host_store.load()
-        monitors = self.monitors
         for host in self.config.hosts:
-            saved = persisted.get(host.name)
-            initial = (saved[0], saved[1]) if saved and saved[2] == host.address else None
-            monitors[host.name] = HostMonitor(host, self.probe, self.emit, store=self.host_store, initial=initial)
-        if not monitors:
-            return
-        if isinstance(self.probe, IcmpEngine):
-            def on_result(name: Hashable, result: CheckResult) -> None:
-                # observe() hands the state change to the writer; the event follows in the same
-                # synchronous step, so both commit in one transaction
-                event = monitors[str(name)].observe(result, time.time())
-                if event is not None:
-                    self.submit(event)
+            self._add_host(host, persisted)
 
-            self.scheduler = IcmpScheduler(self.probe, on_result)
-            for name, mon in monitors.items():
-                h = mon.host
-                self.scheduler.add(name, h.address, interval=h.interval, count=h.count, timeout=h.timeout,
-                                   echo_interval=echo_interval(h))
+    def _add_host(self, host: HostCheck, persisted: dict[str, Any],
+                  initial: tuple[State, float | None] | None = None) -> None:
+        saved = persisted.get(host.name)
+        if initial is None and saved and saved[2] == host.address:
+            initial = (saved[0], saved[1])
+        mon = HostMonitor(host, self.probe, self.emit, store=self.host_store, initial=initial)
+        self.monitors[host.name] = mon
+        if isinstance(self.probe, IcmpEngine):
+            if self.scheduler is None:
+                self.scheduler = IcmpScheduler(self.probe, self._on_result)
+            self.scheduler.add(host.name, host.address, interval=host.interval, count=host.count,
+                               timeout=host.timeout, echo_interval=echo_interval(host))
         else:
-            for name, mon in monitors.items():
-                self.supervisor.spawn(f"host:{name}", mon.run)
+            self.supervisor.spawn(f"host:{host.name}", mon.run)
+
+    async def _remove_host(self, name: str) -> None:
+        self.monitors.pop(name, None)
+        if self.scheduler is not None:
+            self.scheduler.remove(name)
+        await self.supervisor.cancel(f"host:{name}")
+
+    def _on_result(self, name: Hashable, result: CheckResult) -> None:
+        mon = self.monitors.get(str(name))
+        if mon is None:  # removed by a reload while its check was in flight
+            return
+        # observe() hands the state change to the writer; the event follows in the same
+        # synchronous step, so both commit in one transaction
+        event = mon.observe(result, time.time())
+        if event is not None:
+            self.submit(event)
+
+    def _start_router(self, router: RouterConfig) -> None:
+        if self.session_store is None:
+            assert self.writer is not None
+            self.session_store = RouterStore(self.config.settings.state.path, submit=self.writer.submit)
+        watcher = RouterWatcher(router, emit=self.emit, store=self.session_store, supervisor=self.supervisor)
+        self.watchers[router.name] = watcher
+        self.supervisor.spawn(f"router:{router.name}", watcher.run)
+
+    def _new_notifier(self, cfg: NotifierConfig) -> Any:
+        kind = self.config.registry.get(cfg.type)
+        assert kind is not None  # validated by load_config
+        assert self.http is not None
+        try:
+            return kind.cls(cfg, NotifierContext(
+                http=self.http, log=structlog.get_logger("pantau.notify").bind(notifier=cfg.name),
+                settings=self.config.settings,
+                config_dir=self.config.source.parent if self.config.source else None))
+        except Exception as exc:  # a plugin that cannot start is a config error, not a traceback
+            raise ConfigError([f"notifier {cfg.name} ({kind.origin}): cannot start: "
+                               f"{type(exc).__name__}: {exc}"]) from None
+
+    # -- events -----------------------------------------------------------------------------------
 
     def submit(self, event: Event) -> None:
         """A detected event: through maintenance/dependency suppression and the history (when
@@ -152,6 +174,8 @@ class Engine:
         return {name: sum(len(w.sessions(m)) for m in w.config.watch)
                 for name, w in self.watchers.items() if not w.down}
 
+    # -- life cycle -------------------------------------------------------------------------------
+
     async def start(self) -> None:
         settings = self.config.settings
         register_secrets(secret_values(self.config))
@@ -160,21 +184,17 @@ class Engine:
         self.http = aiohttp.ClientSession()
         problems = []
         for cfg in self.config.notifiers:
-            kind = self.config.registry.get(cfg.type)
-            assert kind is not None  # validated by load_config
             try:
-                self.notifiers[cfg.name] = kind.cls(cfg, NotifierContext(
-                    http=self.http, log=structlog.get_logger("pantau.notify").bind(notifier=cfg.name),
-                    settings=settings, config_dir=self.config.source.parent if self.config.source else None))
-            except Exception as exc:  # a plugin that cannot start is a start-up error, not a traceback
-                problems.append(f"notifier {cfg.name} ({kind.origin}): cannot start: {type(exc).__name__}: {exc}")
+                self.notifiers[cfg.name] = self._new_notifier(cfg)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
         if problems:
             raise ConfigError(problems)
         state = settings.state
         sweep = max(0.5, min(30.0, state.keep_sent / 4, state.keep_dead / 4))  # short retention, frequent prune
-        self.outbox = Outbox(state.path, self.notifiers, {n.name: n for n in self.config.notifiers},
-                             keep_sent=state.keep_sent, keep_dead=state.keep_dead, poll_interval=sweep,
-                             spawn=self.supervisor.spawn)
+        self.outbox = ReloadableOutbox(state.path, self.notifiers, {n.name: n for n in self.config.notifiers},
+                                       keep_sent=state.keep_sent, keep_dead=state.keep_dead, poll_interval=sweep,
+                                       spawn=self.supervisor.spawn)
         await self.outbox.start()
         self.writer = StateWriter(self.outbox.commit)
         self.supervisor.spawn("state-writer", self.writer.run)
@@ -184,12 +204,8 @@ class Engine:
 
         self.host_store = HostStateStore(state.path, submit=self.writer.submit)
         self._start_hosts()
-        if settings.routers:
-            self.session_store = RouterStore(state.path, submit=self.writer.submit)
-            for router in settings.routers:
-                watcher = self.watchers[router.name] = RouterWatcher(router, emit=self.emit, store=self.session_store,
-                                                                     supervisor=self.supervisor)
-                self.supervisor.spawn(f"router:{router.name}", watcher.run)
+        for router in settings.routers:
+            self._start_router(router)
         self._start_subscriptions()
         if settings.http is not None:
             from .web.site import build_web

@@ -2,8 +2,9 @@
 
 Logs are a product surface: keys are stable (``event``, ``host``, ``router``, ``user``,
 ``notifier``, ``attempt``, ``latency_ms``, ``error``). Secrets never reach a line: every secret
-value the config holds is registered with ``register_secret`` and masked in every string, and
-tracebacks are rendered without local variables.
+value the config holds is registered with ``register_secret`` and masked — with its fragments (the
+token of ``Bearer X``, URL userinfo and query values, monitor.redaction) — in every string,
+exception texts included (they are rendered to text before masking); tracebacks carry no locals.
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ from typing import Any, TextIO
 
 import structlog
 
-_SECRETS: set[str] = set()
-_MASK = "***"
+from .redaction import Redactor
+
+_REDACTOR = Redactor()
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
 def register_secret(value: str | None) -> None:
-    """Mask ``value`` wherever it appears in a log line from now on (values of 4+ chars)."""
-    if value and len(value) >= 4:
-        _SECRETS.add(value)
+    """Mask ``value`` and its fragments wherever they appear in a log line from now on (values of
+    4+ chars, fragments of 6+), and in whatever ``redact`` is given."""
+    _REDACTOR.add(value)
 
 
 def register_secrets(values: Iterable[str | None]) -> None:
@@ -32,10 +34,8 @@ def register_secrets(values: Iterable[str | None]) -> None:
 
 
 def redact(text: str) -> str:
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, _MASK)
-    return text
+    """``text`` with every registered secret and fragment masked (CLI output, stored errors)."""
+    return _REDACTOR.redact(text)
 
 
 def _redact_value(value: Any) -> Any:
@@ -52,7 +52,7 @@ def _redact_value(value: Any) -> Any:
 
 def redact_secrets(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     """structlog processor: mask registered secrets in every value (after exception rendering)."""
-    if not _SECRETS:
+    if not _REDACTOR:
         return event_dict
     return {k: _redact_value(v) for k, v in event_dict.items()}
 
@@ -78,6 +78,7 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
         ]
     else:
         processors += [
+            structlog.processors.format_exc_info,  # exception text is masked like any other value
             redact_secrets,
             structlog.dev.ConsoleRenderer(
                 colors=stream.isatty(),

@@ -14,12 +14,13 @@ from typing import Any, Literal
 import jinja2
 from pydantic import field_validator
 
-from monitor.config.types import Secret
+from monitor.config.types import HttpUrlSecret, Secret, SecretUrl
 from monitor.delivery.notify import BaseNotifier, NotifierContext
 from monitor.delivery.peer_http import request, snippet
 from monitor.delivery.templates.renderer import MessageConfig, TemplateRenderer
 from monitor.errors import NotifyError
 from monitor.events import Event
+from monitor.redaction import scrub
 
 __all__ = ["NOTIFIER", "TelegramConfig", "TelegramNotifier", "split_message"]
 
@@ -33,7 +34,7 @@ class TelegramConfig(MessageConfig):
     token: Secret
     chat_id: int | str
     message_thread_id: int | None = None
-    api_url: str = "https://api.telegram.org"
+    api_url: HttpUrlSecret = SecretUrl("https://api.telegram.org")  # a self-hosted Bot API may carry a key
     silent_for: list[str] = []  # event-type globs sent with disable_notification
     link_preview: bool = False
 
@@ -51,10 +52,8 @@ class TelegramConfig(MessageConfig):
 
     @field_validator("api_url")
     @classmethod
-    def _api_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("api_url must start with http:// or https://")
-        return value.rstrip("/")
+    def _api_url(cls, value: SecretUrl) -> SecretUrl:
+        return SecretUrl(value.get_secret_value().rstrip("/"))
 
 
 class TelegramNotifier(BaseNotifier):
@@ -128,7 +127,7 @@ class TelegramNotifier(BaseNotifier):
             payload["message_thread_id"] = self.config.message_thread_id
         if silent:
             payload["disable_notification"] = True
-        url = f"{self.config.api_url}/bot{self.config.token.get_secret_value()}/sendMessage"
+        url = f"{self.config.api_url.get_secret_value()}/bot{self.config.token.get_secret_value()}/sendMessage"
         reply = await request(self.http, url, json=payload, timeout=self.config.timeout, what="Telegram")
         data = reply.data if isinstance(reply.data, dict) else {}
         if 200 <= reply.status < 300 and data.get("ok") is True:
@@ -159,8 +158,7 @@ class TelegramNotifier(BaseNotifier):
         return NotifyError(f"Telegram {code}: {description}{hint}", retryable=retryable, status=status)
 
     def _scrub(self, text: str) -> str:
-        token = self.config.token.get_secret_value()
-        return text.replace(token, "***") if token else text
+        return scrub(text, [self.config.token.get_secret_value(), self.config.api_url.get_secret_value()])
 
 
 def split_message(text: str, limit: int = MAX_LENGTH) -> list[str]:

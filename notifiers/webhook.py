@@ -9,6 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from urllib.parse import urlsplit
+
+from pydantic import model_validator
 
 from monitor.config.types import HttpUrlSecret, Secret
 from monitor.delivery.notify import BaseNotifier, NotifierConfig, post_checked
@@ -19,6 +22,15 @@ class WebhookConfig(NotifierConfig):
     url: HttpUrlSecret  # may carry a token: printed as scheme://host:port/…
     secret: Secret | None = None
     headers: dict[str, Secret] = {}  # extra headers, e.g. an Authorization token
+
+    @model_validator(mode="after")
+    def _one_authorization(self) -> WebhookConfig:
+        # aiohttp turns URL userinfo into an Authorization header and refuses a second one
+        if urlsplit(self.url.get_secret_value()).username is not None and any(
+                k.lower() == "authorization" for k in self.headers):
+            raise ValueError("url carries user:password and headers has an Authorization header: "
+                             "use one of them")
+        return self
 
 
 def sign(secret: str, body: bytes) -> str:

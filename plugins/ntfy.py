@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AnyHttpUrl, Field
+from pydantic import Field
 
-from monitor import BaseNotifier, Event, NotifierConfig, Secret, post_checked
+from monitor import BaseNotifier, Event, HttpUrlSecret, NotifierConfig, Secret, SecretUrl, post_checked
 
 TYPE = "ntfy"
 
@@ -31,7 +31,7 @@ _TAGS = {"host.down": "red_circle", "router.down": "rotating_light", "host.up": 
 
 class NtfyConfig(NotifierConfig):
     type: Literal["ntfy"] = "ntfy"
-    url: AnyHttpUrl = AnyHttpUrl("https://ntfy.sh")
+    url: HttpUrlSecret = SecretUrl("https://ntfy.sh")  # may carry user:password@
     topic: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]{1,64}$")
     token: Secret | None = None
 
@@ -59,7 +59,7 @@ class NtfyNotifier(BaseNotifier):
                    "Tags": _TAGS.get(event.type, "bell"), "X-Pantau-Id": event.id}
         if self.config.token is not None:
             headers["Authorization"] = f"Bearer {self.config.token.get_secret_value()}"
-        url = f"{str(self.config.url).rstrip('/')}/{self.config.topic}"
+        url = f"{self.config.url.get_secret_value().rstrip('/')}/{self.config.topic}"
         status, _ = await post_checked(self.http, url, data=body.encode("utf-8"), headers=headers,
                                        timeout=self.config.timeout, what=f"ntfy {self.name}")
         self.last_response = {"status": status}

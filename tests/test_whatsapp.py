@@ -347,5 +347,5 @@ def test_rate_limits_and_default_urls():
                                              to=[NUMBER]), ctx)
     cloud = WhatsAppNotifier(WhatsAppConfig(name="b", type="whatsapp", provider="cloud", token="t",
                                             phone_number_id="1", to=[NUMBER]), ctx)
-    assert fonnte.rate_limit(NUMBER) == [(1, 5.0)] and fonnte.config.url == "https://api.fonnte.com"
-    assert cloud.rate_limit(NUMBER) == [(10, 6.0)] and cloud.config.url == "https://graph.facebook.com/v21.0"
+    assert fonnte.rate_limit(NUMBER) == [(1, 5.0)] and fonnte.config.url_text == "https://api.fonnte.com"
+    assert cloud.rate_limit(NUMBER) == [(10, 6.0)] and cloud.config.url_text == "https://graph.facebook.com/v21.0"

@@ -77,11 +77,10 @@ def demo_config(sim: RouterSimulator, state_dir: Path, *, with_host: bool,
 def _raw_notifiers(path: Path) -> list[dict[str, Any]]:
     import os
 
-    import yaml
-
     from ..config.envsubst import substitute
+    from ..config.yaml_reader import read_yaml
 
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = read_yaml(path) or {}
     return substitute(data.get("notifiers") or [], os.environ)
 
 

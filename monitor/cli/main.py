@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import ConfigError, PantauError, ProbeError
+from ..logs import configure_logging, redact, register_secrets
 
-if TYPE_CHECKING:  # the config model pulls in pydantic and aiohttp: `pantau --version` must not wait
+if TYPE_CHECKING:  # the config model pulls in pydantic and aiohttp, which not every command needs
     from ..config.model import Config
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
@@ -39,7 +40,6 @@ def _load(path: str) -> Config:
 
 def _setup_logs(config: Config, level: str | None = None, *, cache: bool = False) -> None:
     from ..engine import secret_values
-    from ..logs import configure_logging, register_secrets
 
     configure_logging(level or config.settings.log.level, config.settings.log.format, cache=cache)
     register_secrets(secret_values(config))
@@ -60,24 +60,39 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _run(config: Config) -> int:
+async def _run(config: Config, path: str) -> int:
     from ..engine import Engine
+    from . import early_signals
+    from .reload import reload_loop
 
-    stop = asyncio.Event()
+    stop, reload_wanted = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reload_wanted.set)
+    if early_signals.hup_pending():
+        reload_wanted.set()
     engine = Engine(config)
+    starting = asyncio.create_task(engine.start(), name="engine-start")
+    stopping = asyncio.create_task(stop.wait(), name="stop-signal")
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():  # SIGTERM/SIGINT during start-up: abandon it, close what it opened
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        await engine.stop(grace=0.5)
+        return EXIT_OK
+    stopping.cancel()
     try:
-        await engine.start()
+        starting.result()
     except (ProbeError, ConfigError) as exc:
-        print(f"pantau: {exc}", file=sys.stderr)
+        print(redact(f"pantau: {exc}"), file=sys.stderr)
         await engine.stop(grace=0.5)
         return EXIT_CONFIG
     # Everything loaded at start-up lives as long as the process: keep it out of the collector's
     # full passes (measured at ~20 % of a 10,000-host sweep, docs/performance.md).
     gc.collect()
     gc.freeze()
+    engine.supervisor.spawn("config-reload", lambda: reload_loop(engine, path, reload_wanted))
     try:
         await stop.wait()
     finally:
@@ -87,6 +102,7 @@ async def _run(config: Config) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from ..statedb import InstanceLock, StateLocked
+    from . import early_signals
 
     config = _load(args.config)
     try:  # one `pantau run` per state file: the kernel drops the lock when the process ends
@@ -96,8 +112,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     try:
         _setup_logs(config, args.log_level, cache=True)
-        return asyncio.run(_run(config))
+        return asyncio.run(_run(config, args.config))
     finally:
+        early_signals.install()  # the loop gave SIGTERM back to the default (kill): take it again
         lock.release()
 
 
@@ -142,7 +159,7 @@ def cmd_import_netwatch(args: argparse.Namespace) -> int:
     try:
         print(asyncio.run(import_netwatch(router)), end="")
     except PantauError as exc:
-        print(f"pantau: {exc}", file=sys.stderr)
+        print(redact(f"pantau: {exc}"), file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK
 

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 from ..config.model import Config
 from ..delivery.outbox_store import OutboxStore
+from ..logs import redact, register_secrets
+from ..redaction import collect_secrets
 
 
 def _when(ts: float | None) -> str:
@@ -13,6 +15,8 @@ def _when(ts: float | None) -> str:
 
 
 def outbox_command(config: Config, action: str, *, notifier: str | None = None, limit: int = 50) -> int:
+    # rows stored before errors were scrubbed (or by a plugin's own store) are masked when printed
+    register_secrets(collect_secrets(config.notifiers, config.settings.routers))
     with OutboxStore(config.settings.state.path) as store:
         if action == "retry":
             n = store.retry_dead(notifier)
@@ -36,5 +40,5 @@ def outbox_command(config: Config, action: str, *, notifier: str | None = None, 
                 print(f"  #{m.id:<6} {_when(m.created_at)}  {m.event_type:<15} {m.notifier} → {m.recipient or '-'}"
                       f"  attempts {m.attempts}"
                       + (f"  next {_when(m.next_attempt_at)}" if status == "pending" else "")
-                      + (f"  error: {m.last_error}" if m.last_error else ""))
+                      + (f"  error: {redact(m.last_error)}" if m.last_error else ""))
     return 0

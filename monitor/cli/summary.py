@@ -37,11 +37,13 @@ def _fields(model: BaseModel, skip: tuple[str, ...] = ()) -> str:
     return " ".join(_field(model, k) for k in sorted(model.model_fields_set) if k not in skip)
 
 
-def _section(title: str, lines: list[str]) -> list[str]:
-    out = [f"{title} ({len(lines)}):"]
+def _section(title: str, lines: list[str], total: int | None = None) -> list[str]:
+    """``lines`` may be only the first ``_LIMIT`` of ``total`` (100,000 hosts are not formatted)."""
+    total = len(lines) if total is None else total
+    out = [f"{title} ({total}):"]
     out += [f"  {line}" for line in lines[:_LIMIT]]
-    if len(lines) > _LIMIT:
-        out.append(f"  … and {len(lines) - _LIMIT} more")
+    if total > _LIMIT:
+        out.append(f"  … and {total - _LIMIT} more")
     return out
 
 
@@ -54,7 +56,7 @@ def summarize_config(config: Config) -> str:
         f"down after {h.down_after}, up after {h.up_after}"
         + (f", max_loss {h.max_loss:.0%}" if h.max_loss is not None else "")
         + (f", max_rtt {format_duration(h.max_rtt)}" if h.max_rtt is not None else "")
-        for h in config.hosts])
+        for h in config.host_checks(_LIMIT)], len(s.hosts))
     out += _section("routers", [f"{r.name:<20} {_fields(r, ('name',))}" for r in s.routers])
     origins = {t.name: t.origin for t in config.registry.types()}
     out += _section("notifiers", [

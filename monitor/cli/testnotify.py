@@ -11,6 +11,7 @@ from ..config.model import Config
 from ..delivery.notify import NotifierContext
 from ..errors import NotifyError
 from ..events import EVENT_TYPES, Event
+from ..logs import redact
 
 
 def sample_event(event_type: str) -> Event:
@@ -54,11 +55,11 @@ async def test_notify(config: Config, name: str, *, event_type: str = "host.down
                 except NotifyError as exc:
                     failures += 1
                     hint = "will be retried in normal operation" if exc.retryable else "not retryable"
-                    print(f"{label}: FAILED ({hint}): {exc}")
+                    print(redact(f"{label}: FAILED ({hint}): {exc}"))
                     continue
                 answer = getattr(notifier, "last_response", None)
-                print(f"{label}: OK — sample {event_type} {event.id} delivered"
-                      + (f"; provider answered: {answer}" if answer is not None else ""))
+                print(redact(f"{label}: OK — sample {event_type} {event.id} delivered"
+                             + (f"; provider answered: {answer}" if answer is not None else "")))
         finally:
             await notifier.aclose()
     return 1 if failures else 0

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
 
+#: The longest duration a config may give (10 years): beyond it a timer overflows or never fires.
+MAX_DURATION = 10 * 365 * 86400.0
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _CONFIG_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _ROS_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|ns|w|d|h|m|s)")
@@ -13,19 +16,28 @@ _ROS_CLOCK = re.compile(r"^(?:(\d+)d)?(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$")
 def parse_duration(value: object) -> float:
     """Parse a config duration (``500ms``, ``10s``, ``5m``, ``1h``, ``2d``) into seconds.
 
-    Plain numbers are taken as seconds. Raises ValueError with the offending text.
+    Plain numbers are taken as seconds. Raises ValueError with the offending text for anything
+    else, and for NaN, infinities, negatives and durations over ``MAX_DURATION`` (``.nan`` once
+    passed and left a host never checked).
     """
     if isinstance(value, bool):
         raise ValueError(f"invalid duration {value!r}")
+    seconds: float | None = None
     if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"invalid duration {value!r}: not a finite number")
         if value < 0:
             raise ValueError(f"invalid duration {value!r}: negative")
-        return float(value)
-    if isinstance(value, str):
+        seconds = float(value)
+    elif isinstance(value, str):
         m = _CONFIG_RE.match(value)
         if m:
-            return float(m.group(1)) * _UNITS[m.group(2)]
-    raise ValueError(f"invalid duration {value!r}")
+            seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds is None:
+        raise ValueError(f"invalid duration {value!r}")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"duration {value!r} is too long (at most {MAX_DURATION / 86400:g}d)")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..delivery.notify import NotifierConfig
@@ -28,7 +27,8 @@ from ..subscriptions.config import SubscriptionsConfig
 from ..suppression.config import MaintenanceConfig, suppression_problems
 from ..web.config import HttpConfig
 from .envsubst import substitute
-from .types import Percent, PositiveDuration, TimeZone
+from .types import Name, Percent, PositiveDuration, StatePath, TimeZone
+from .yaml_reader import gc_paused, parse_yaml, read_text
 
 __all__ = ["Config", "HostConfig", "RouteConfig", "Settings", "load_config", "parse_config"]
 
@@ -41,18 +41,18 @@ class CheckDefaults(_Model):
     interval: PositiveDuration = 10.0  # time between checks of one host
     count: int = Field(3, ge=1, le=100)  # echo requests per check
     timeout: PositiveDuration = 1.0  # wait per echo
-    down_after: int = Field(3, ge=1)  # consecutive failed checks before DOWN
-    up_after: int = Field(2, ge=1)  # consecutive good checks before UP
+    down_after: int = Field(3, ge=1, le=100_000)  # consecutive failed checks before DOWN
+    up_after: int = Field(2, ge=1, le=100_000)  # consecutive good checks before UP
 
 
 class HostConfig(_Model):
-    name: str = Field(min_length=1)
+    name: Name
     address: str = Field(min_length=1)
     interval: PositiveDuration | None = None
     count: int | None = Field(None, ge=1, le=100)
     timeout: PositiveDuration | None = None
-    down_after: int | None = Field(None, ge=1)
-    up_after: int | None = Field(None, ge=1)
+    down_after: int | None = Field(None, ge=1, le=100_000)
+    up_after: int | None = Field(None, ge=1, le=100_000)
     max_loss: Percent | None = None  # a check fails when loss exceeds this (default: all lost)
     max_rtt: PositiveDuration | None = None  # a check fails when the average RTT exceeds this
     labels: dict[str, str] = {}
@@ -103,13 +103,13 @@ class IcmpConfig(_Model):
     def _pps(cls, v: Any) -> int | str:
         if v == "auto":
             return v
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"must be auto or a whole number of echoes per second ≥ 1, not {v!r}")
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 1_000_000:
+            raise ValueError(f"must be auto or a whole number of echoes per second from 1 to 1000000, not {v!r}")
         return v
 
 
 class StateConfig(_Model):
-    path: str = "./pantau.db"
+    path: StatePath = "./pantau.db"
     keep_sent: PositiveDuration = 7 * 86400.0  # sent messages are pruned after this
     keep_dead: PositiveDuration = 30 * 86400.0  # dead letters are pruned after this
 
@@ -150,6 +150,10 @@ class Config:
 
     @property
     def hosts(self) -> list[HostCheck]:
+        return self.host_checks()
+
+    def host_checks(self, limit: int | None = None) -> list[HostCheck]:
+        """The first ``limit`` hosts (all by default) with the defaults applied."""
         d = self.settings.defaults
         return [
             HostCheck(
@@ -159,7 +163,7 @@ class Config:
                 up_after=h.up_after or d.up_after, max_loss=h.max_loss, max_rtt=h.max_rtt,
                 labels=dict(h.labels),
             )
-            for h in self.settings.hosts
+            for h in self.settings.hosts[:limit]
         ]
 
     def notifier(self, name: str) -> NotifierConfig:
@@ -193,14 +197,17 @@ def _messages(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[str]:
 
 
 def parse_config(data: Any, *, env: Mapping[str, str] | None = None, base_dir: Path | None = None,
-                 registry: Registry | None = None, source: Path | None = None) -> Config:
-    """Validate an already-parsed YAML document. Collects every problem before raising."""
+                 registry: Registry | None = None, source: Path | None = None,
+                 substitute_env: bool = True) -> Config:
+    """Validate an already-parsed YAML document. Collects every problem before raising.
+    ``substitute_env=False`` skips the ``${VAR}`` walk (the text has no ``$`` at all)."""
     problems: list[str] = []
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(["<root>: the config must be a mapping (key: value)"])
-    data = substitute(data, os.environ if env is None else env, problems=problems)
+    if substitute_env:
+        data = substitute(data, os.environ if env is None else env, problems=problems)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
@@ -341,14 +348,8 @@ def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None =
                 registry: Registry | None = None) -> Config:
     """Read and validate a YAML config file; relative paths in it are relative to the file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise ConfigError([f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"]) from None
-    return parse_config(data, env=env, base_dir=path.parent, registry=registry, source=path)
+    with gc_paused():  # a large config allocates millions of objects at once
+        text = read_text(path)
+        data = parse_yaml(text, str(path))
+        return parse_config(data, env=env, base_dir=path.parent, registry=registry, source=path,
+                            substitute_env="$" in text)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BeforeValidator, SecretStr, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, WithJsonSchema
 
 from .durations import parse_duration
 
@@ -28,7 +30,7 @@ def _percent(value: object) -> float:
                 raise ValueError(f"percentage {value!r} out of range 0%..100%")
             return number / 100
         raise ValueError(f"invalid percentage {value!r} (write e.g. '50%')")
-    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1:
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1:  # NaN fails
         return float(value)
     raise ValueError(f"invalid percentage {value!r} (write e.g. '50%')")
 
@@ -44,6 +46,30 @@ def _timezone(value: str) -> str:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown timezone {value!r} (use an IANA name like 'Asia/Jakarta')") from None
+    return value
+
+
+def _name(value: str) -> str:
+    """Names end up in log lines, messages and SQLite keys: printable text, no edge spaces."""
+    if not value.strip():
+        raise ValueError("must not be empty or blank")
+    if value != value.strip():
+        raise ValueError(f"{value!r} has spaces at the start or end")
+    bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")), None)
+    if bad is not None:
+        raise ValueError(f"{value!r} contains the invisible or control character U+{ord(bad):04X}")
+    return value
+
+
+def _state_path(value: str) -> str:
+    """The SQLite file: not a directory, and its folder (created on start) not a file."""
+    _name(value)
+    path = Path(value).expanduser()
+    if path.is_dir():
+        raise ValueError(f"{value!r} is a directory; give a file in it, e.g. {str(path / 'pantau.db')!r}")
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ValueError(f"{value!r}: {str(parent)!r} is a file, not a directory")
     return value
 
 
@@ -68,6 +94,10 @@ PositiveDuration = Annotated[float, BeforeValidator(_duration), AfterValidator(_
 Percent = Annotated[float, BeforeValidator(_percent), _PERCENT_SCHEMA]
 #: An IANA timezone name (``Asia/Jakarta``, ``Asia/Makassar``, ``UTC``), checked against tzdata.
 TimeZone = Annotated[str, AfterValidator(_timezone)]
+#: A name (host, router, notifier): printable, no control or invisible characters, at most 200.
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_name)]
+#: The state database file (``state.path``): refused when it is a directory.
+StatePath = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_state_path)]
 #: A secret (password, token, key): repr/str/model_dump show ``**********``, never the value.
 Secret = SecretStr
 

@@ -22,9 +22,9 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import aiohttp
 import structlog
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..config.types import Duration, PositiveDuration
+from ..config.types import Duration, Name, PositiveDuration
 from ..errors import NotifyError
 from ..events import Event
 from .peer_http import request, snippet
@@ -56,7 +56,7 @@ class DigestConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
-    after: int = 5
+    after: int = Field(5, ge=0, le=10_000)
     window: Duration = 30.0
 
 
@@ -69,7 +69,7 @@ class NotifierConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str
+    name: Name
     type: str
     timeout: PositiveDuration = 10.0  # per HTTP request to the peer
     max_age: PositiveDuration = 86400.0  # retry until a message is this old, then dead-letter it

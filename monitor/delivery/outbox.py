@@ -29,9 +29,12 @@ import tenacity
 
 from ..errors import ConfigError, NotifyError
 from ..events import Event
+from ..logs import redact, register_secrets
+from ..redaction import collect_secrets
 from ..statedb import is_transient
 from .delivery_stats import DeliveryStats
 from .notify import Notifier, NotifierConfig
+from .outbox_queries import OutboxQueries
 from .outbox_store import Message, OutboxStore
 from .phone import mask_recipient
 from .ratelimit import LaneBuckets, acquire
@@ -69,7 +72,7 @@ class _Lane:
         return self.notifier, self.recipient
 
 
-class Outbox:
+class Outbox(OutboxQueries):
     """Durable, ordered, rate-limited delivery to notifiers (see the module docstring).
 
     ``clock`` (epoch seconds) and ``sleep`` drive every delay — backoff, ``retry_after``, token
@@ -89,6 +92,7 @@ class Outbox:
         self._path = Path(path)
         self._notifiers = dict(notifiers)
         self._configs = {name: _config_of(name, notifier, configs) for name, notifier in self._notifiers.items()}
+        register_secrets(collect_secrets(list(self._configs.values())))  # errors are scrubbed with them
         self._clock, self._sleep, self._rng = clock, sleep, rng
         self._wait = tenacity.wait_exponential(multiplier=backoff_initial, max=backoff_max)
         self._digest_max = max(2, digest_max)
@@ -207,26 +211,6 @@ class Outbox:
             self._wake(name, recipient)
         return added
 
-    async def retry_dead(self, notifier: str | None = None) -> int:
-        """Requeue dead letters (all, or one notifier's) and deliver them now."""
-        n = await self._db(self._store.retry_dead, notifier, now=self._clock())
-        log.info("outbox.requeued", notifier=notifier, count=n)
-        await self._resume()
-        return n
-
-    async def list(self, status: str | None = None, notifier: str | None = None,
-                   limit: int | None = None) -> list[Message]:
-        """:meth:`OutboxStore.list` on the outbox's own database thread."""
-        return await self._db(self._store.list, status, notifier, limit)
-
-    async def counts(self, notifier: str | None = None) -> dict[str, int]:
-        """:meth:`OutboxStore.counts` on the outbox's own database thread."""
-        return await self._db(self._store.counts, notifier)
-
-    async def counts_by_notifier(self) -> dict[str, dict[str, int]]:
-        """:meth:`OutboxStore.counts_by_notifier` on the outbox's own database thread (/metrics)."""
-        return await self._db(self._store.counts_by_notifier)
-
     # -- internals -----------------------------------------------------------------------------
 
     async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -311,7 +295,7 @@ class Outbox:
         batch_limit = max(self._digest_max, cfg.digest.after + 1)
         crashed = True  # until the loop ends normally or is cancelled: a bug, restarted by the supervisor
         try:
-            while not self._closing:
+            while not self._closing and self._configs.get(lane.notifier) is cfg:  # else reloaded
                 lane.wake.clear()
                 rows = await self._db_retry(self._store.head, lane.notifier, lane.recipient, batch_limit)
                 if not rows:
@@ -331,7 +315,7 @@ class Outbox:
                     rows = await self._db_retry(self._store.head, lane.notifier, lane.recipient, batch_limit)
                     if not rows or rows[0].id != head.id:
                         continue
-                if self._closing:
+                if self._closing or self._configs.get(lane.notifier) is not cfg:
                     break
                 batch = self._digest_batch(lane, rows, self._clock())
                 await self._deliver(lane, batch or [head], digest=batch is not None)
@@ -342,6 +326,8 @@ class Outbox:
         finally:
             if not crashed and self._lanes.get(lane.key) is lane:
                 del self._lanes[lane.key]
+                if not self._closing and self._configs.get(lane.notifier) not in (None, cfg):
+                    self._wake(lane.notifier, lane.recipient)  # its notifier was replaced on reload
             self._limits.forget_idle(lane.notifier, lane.recipient)
 
     def _digest_batch(self, lane: _Lane, rows: Sequence[Message], now: float) -> list[Message] | None:
@@ -399,6 +385,7 @@ class Outbox:
             log.info("delivery.digest" if digest else "delivery.sent", latency_ms=latency_ms, **fields)
             return
         lane.sending = False
+        error = redact(error)  # a peer may echo a token: masked before the log line and SQLite
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         now = self._clock()
         ids = [m.id for m in msgs]

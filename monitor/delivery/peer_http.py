@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from ..errors import NotifyError
+from ..logs import redact
 
 
 @dataclass
@@ -43,6 +44,8 @@ async def request(http: aiohttp.ClientSession, url: str, *, timeout: float, what
         raise NotifyError(f"cannot connect to {what}: {reason}", retryable=True) from None
     except aiohttp.ClientError as exc:
         raise NotifyError(f"{what} request failed: {type(exc).__name__}", retryable=True) from None
+    except ValueError as exc:  # aiohttp refuses the request itself (e.g. URL userinfo + Authorization)
+        raise NotifyError(f"{what}: request not sent: {redact(str(exc))}", retryable=False) from None
     try:
         data = json.loads(text) if text else None
     except ValueError:

@@ -143,6 +143,13 @@ class LaneBuckets:
             buckets = self._recipient_buckets[key] = [TokenBucket(n, p, self._clock) for n, p in rates]
         return buckets + self._notifier_buckets.get(notifier, [])
 
+    def adopt(self, old: LaneBuckets, kept: set[str]) -> None:
+        """On reload: notifiers in ``kept`` (unchanged) keep their buckets, so a reload is no burst."""
+        for name in kept:
+            self._recipient_rates[name] = old._recipient_rates.get(name)
+            self._notifier_buckets[name] = old._notifier_buckets.get(name, [])
+        self._recipient_buckets = {k: v for k, v in old._recipient_buckets.items() if k[0] in kept}
+
     def forget_idle(self, notifier: str, recipient: str | None) -> None:
         """Drop a lane's buckets once they are full again (an idle lane costs no memory)."""
         buckets = self._recipient_buckets.get((notifier, recipient))

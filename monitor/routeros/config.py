@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..config.types import PositiveDuration, Secret
+from ..config.types import Name, PositiveDuration, Secret
 from ..delivery.phone import normalize_msisdn
 
 #: Indonesian mobile numbers: 08…, 628…, +628…, with optional spaces/dashes/dots between digits.
@@ -79,7 +79,7 @@ class RouterConfig(BaseModel):
     """One router: how to reach its API and what to watch."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1)
+    name: Name
     address: str = Field(min_length=1)
     port: int | None = Field(default=None, ge=1, le=65535)
     username: str = Field(min_length=1)
@@ -92,7 +92,7 @@ class RouterConfig(BaseModel):
     mode: Literal["listen", "poll"] = "listen"
     poll_interval: PositiveDuration = 5.0
     resync_interval: PositiveDuration = 300.0
-    down_after: int = Field(default=3, ge=1)
+    down_after: int = Field(default=3, ge=1, le=100_000)
     timeout: PositiveDuration = 10.0
     labels: dict[str, str] = Field(default_factory=dict)
     subscriber: SubscriberConfig = Field(default_factory=SubscriberConfig)

@@ -30,6 +30,7 @@ import structlog
 
 from ..errors import RouterError, RouterTrap
 from ..events import Event, Source
+from ..logs import redact
 from ..supervisor import Supervisor
 from .client import RouterClient
 from .config import RouterConfig
@@ -160,6 +161,7 @@ class RouterWatcher:
             await asyncio.sleep(self.config.poll_interval)
 
     async def _failed(self, exc: RouterError) -> None:
+        error = redact(str(exc))  # it goes into an event, the database and messages, not only logs
         now = self._clock()
         self._failures += 1
         if self._streak_since is None:
@@ -169,9 +171,9 @@ class RouterWatcher:
             self.down, self._down_since = True, self._streak_since
             self._reachable.clear()
             await self._emit(Event("router.down", self._source(),
-                                   {"error": str(exc), "down_for_s": round(now - self._streak_since, 3)}))
+                                   {"error": error, "down_for_s": round(now - self._streak_since, 3)}))
             if self._store:
-                self._store.set_status(self.config.name, down=True, since=self._down_since, error=str(exc))
+                self._store.set_status(self.config.name, down=True, since=self._down_since, error=error)
             self._log.error("router_down", error=str(exc), attempt=self._failures)
 
     async def _succeeded(self, snapshots: dict[str, list[dict[str, str]]]) -> None:

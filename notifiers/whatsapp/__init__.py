@@ -16,6 +16,7 @@ from monitor.delivery.phone import is_group_id, normalize_msisdn
 from monitor.delivery.templates.renderer import TemplateRenderer
 from monitor.errors import NotifyError
 from monitor.events import Event
+from monitor.redaction import scrub
 
 from .config import SUBSCRIBER, WhatsAppConfig
 from .providers import PROVIDERS, Provider
@@ -79,11 +80,8 @@ class WhatsAppNotifier(BaseNotifier):
 
     def scrub(self, text: str) -> str:
         """Remove configured secrets from a peer's text before it reaches a message or log."""
-        for secret in (self.config.token, self.config.api_key):
-            value = secret.get_secret_value() if secret is not None else ""
-            if value:
-                text = text.replace(value, "***")
-        return text
+        return scrub(text, [s.get_secret_value() for s in (self.config.token, self.config.api_key, self.config.url)
+                            if s is not None])
 
     # -- internals --------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from monitor.config.types import Secret
+from monitor.config.types import HttpUrlSecret, Secret, SecretUrl
 from monitor.delivery.phone import is_group_id, normalize_msisdn
 from monitor.delivery.templates.renderer import MessageConfig
 
@@ -19,7 +19,9 @@ class WhatsAppConfig(MessageConfig):
 
     type: Literal["whatsapp"]
     provider: Literal["form", "waha", "fonnte", "cloud"]
-    url: str | None = None  # form: the full send URL; others: the base URL
+    # form: the full send URL (gateways often put ?api_key= in it); others: the base URL. Secret:
+    # printed as scheme://host:port/… and masked with its userinfo and query values in logs
+    url: HttpUrlSecret | None = None
     to: list[str] = Field(min_length=1)
     country_code: str = "62"
     token: Secret | None = None  # fonnte (Authorization) and cloud (Bearer)
@@ -33,15 +35,19 @@ class WhatsAppConfig(MessageConfig):
     template_language: str = "id"  # cloud
     template_with_text: bool = True  # cloud: pass the rendered message as the template's {{1}}
 
+    @property
+    def url_text(self) -> str:
+        """The URL itself, for the request only (never for a message or log)."""
+        return self.url.get_secret_value() if self.url is not None else ""
+
     @model_validator(mode="after")
     def _check(self) -> WhatsAppConfig:
         if self.url is None:
             if self.provider not in DEFAULT_URLS:
                 raise ValueError(f"url is required for provider {self.provider}")
-            object.__setattr__(self, "url", DEFAULT_URLS[self.provider])
-        if not self.url.startswith(("http://", "https://")):
-            raise ValueError("url must start with http:// or https://")
-        object.__setattr__(self, "url", self.url.rstrip("/") if self.provider != "form" else self.url)
+            object.__setattr__(self, "url", SecretUrl(DEFAULT_URLS[self.provider]))
+        elif self.provider != "form":
+            object.__setattr__(self, "url", SecretUrl(self.url.get_secret_value().rstrip("/")))
         if self.provider in ("fonnte", "cloud") and self.token is None:
             raise ValueError(f"token is required for provider {self.provider}")
         if self.provider == "cloud" and not self.phone_number_id:

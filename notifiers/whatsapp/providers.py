@@ -100,10 +100,10 @@ class FormProvider(Provider):
     async def send(self, recipient: str, text: str) -> dict[str, Any]:
         fields = {self.config.number_field: self.address(recipient), self.config.message_field: text}
         body = {"json": fields} if self.config.json_body else {"data": fields}
-        reply = await self._post(self.config.url or "", **body)
+        reply = await self._post(self.config.url_text, **body)
         data = reply.data if isinstance(reply.data, dict) else None
         if 200 <= reply.status < 300 and data is not None and data.get("status") is True:
-            return {"ok": True, "status": True, "reply": snippet(reply.text, 200)}
+            return {"ok": True, "status": True, "reply": self.notifier.scrub(snippet(reply.text, 200))}
         reason = _error_text(reply, "message", "reason", "error", "response")
         if 200 <= reply.status < 300:
             if data is None or "status" not in data:
@@ -127,7 +127,7 @@ class WahaProvider(Provider):
         if self.config.api_key is not None:
             headers["X-Api-Key"] = self.config.api_key.get_secret_value()
         payload = {"session": self.config.session, "chatId": self.address(recipient), "text": text}
-        reply = await self._post(f"{self.config.url}/api/sendText", json=payload, headers=headers)
+        reply = await self._post(f"{self.config.url_text}/api/sendText", json=payload, headers=headers)
         if 200 <= reply.status < 300:
             data = reply.data if isinstance(reply.data, dict) else {}
             message_id = data.get("id")
@@ -152,7 +152,7 @@ class FonnteProvider(Provider):
 
     async def send(self, recipient: str, text: str) -> dict[str, Any]:
         token = self.config.token.get_secret_value() if self.config.token else ""
-        reply = await self._post(f"{self.config.url}/send", headers={"Authorization": token},
+        reply = await self._post(f"{self.config.url_text}/send", headers={"Authorization": token},
                                  data={"target": self.address(recipient), "message": text})
         data = reply.data if isinstance(reply.data, dict) else {}
         if 200 <= reply.status < 300 and data.get("status") is True:
@@ -193,7 +193,7 @@ class CloudProvider(Provider):
 
     async def _call(self, payload: dict[str, Any]) -> Reply:
         token = self.config.token.get_secret_value() if self.config.token else ""
-        return await self._post(f"{self.config.url}/{self.config.phone_number_id}/messages", json=payload,
+        return await self._post(f"{self.config.url_text}/{self.config.phone_number_id}/messages", json=payload,
                                 headers={"Authorization": f"Bearer {token}"})
 
     def _template_payload(self, recipient: str, text: str) -> dict[str, Any]:
