@@ -104,8 +104,8 @@ async def test_sigterm_stops_quickly_and_cleanly(tmp_path):
     async with generic_peer() as peer:
         cfg = write_config(tmp_path, [{"name": "lo", "address": "127.0.0.1"}], peer.url)
         proc = start(cfg, tmp_path)
-        try:
-            await asyncio.sleep(1.0)
+        try:  # running, not starting (a stop during start-up is tests/test_signals_e2e.py's)
+            await wait_for(lambda: '"event": "started"' in (tmp_path / "stdout.log").read_text(), timeout=30)
             assert proc.poll() is None, (tmp_path / "stdout.log").read_text()
             rc, took = stop(proc)
         finally:

@@ -23,7 +23,7 @@ async def test_green_then_red_on_a_crash_loop(tmp_path):
     async with running(web_config(tmp_path, hosts=1), supervisor=sup) as (engine, base), client() as http:
         status, body = await _get(http, base + "/healthz")
         assert status == 200 and body["ok"] and body["checks"]["state_db"]["ok"]
-        assert {"emitter", "loop-lag", "host:host-00"} <= set(body["tasks"])
+        assert {"state-writer", "loop-lag", "host:host-00"} <= set(body["tasks"])
         status, body = await _get(http, base + "/readyz")
         assert status == 200 and body["checks"]["started"]["ok"]
 

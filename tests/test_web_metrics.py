@@ -78,7 +78,7 @@ async def test_metrics_cover_hosts_routers_delivery_and_tasks(tmp_path):
     assert got[("pantau_outbox_messages", (("notifier", "tg"), ("status", "sent")))] == 1
     assert got[("pantau_events_total", (("type", "host.down"),))] == 1
     assert got[("pantau_task_restarts_total", (("task", "router:core"),))] == 0
-    assert got[("pantau_task_healthy", (("task", "emitter"),))] == 1
+    assert got[("pantau_task_healthy", (("task", "state-writer"),))] == 1
     assert ("pantau_event_loop_lag_seconds", ()) in got
     labels = {k for (_, pairs) in got for k, _ in pairs}
     assert labels <= {"host", "router", "menu", "notifier", "status", "type", "task", "le"}  # bounded

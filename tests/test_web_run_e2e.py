@@ -43,7 +43,7 @@ async def test_pantau_run_serves_the_web_side(tmp_path, root):
                 raise AssertionError("pantau run never became ready")
             async with http.get(base + "/healthz") as r:
                 body = await r.json()
-                assert r.status == 200 and {"emitter", "loop-lag"} <= set(body["tasks"])
+                assert r.status == 200 and {"state-writer", "loop-lag"} <= set(body["tasks"])
             async with http.get(base + "/metrics") as r:
                 text = await r.text()
                 assert r.status == 200 and 'pantau_outbox_messages{notifier="screen",status="pending"} 0.0' in text

@@ -25,6 +25,7 @@ import structlog
 
 from ..errors import ConfigError
 from ..events import Event, Source
+from ..statedb import is_transient
 from ..suppression.core import HELD, Outcome, Suppressor
 from ..suppression.dependencies import build_graph
 from ..suppression.schedule import parse_at
@@ -217,22 +218,35 @@ class HistoryService:
             await self.run_due()
 
     async def _history_loop(self) -> None:
+        """Flush, prune and sample; a locked, full or failing state DB is waited out (the rows stay
+        buffered, in order) instead of crashing the task."""
         assert self.store is not None and self.maintenance is not None
         last_prune = last_sample = float("-inf")
+        failing = False
         while True:
             now = self.clock()
-            if now - last_prune >= self.prune_every:
-                last_prune = now
-                keep = self.settings.history.keep
-                pruned = await asyncio.to_thread(self.store.prune, now - keep)
-                await asyncio.to_thread(self.maintenance.prune, now - keep)
-                log.info("history.pruned", events=pruned, keep_s=keep)
-            if self.sessions is not None and now - last_sample >= self.sample_every:
-                last_sample = now
-                counts = self.sessions()
-                if counts:
-                    await asyncio.to_thread(self.store.sample_sessions, now, counts)
-            await asyncio.to_thread(self.store.flush)
+            try:
+                if now - last_prune >= self.prune_every:
+                    keep = self.settings.history.keep
+                    pruned = await asyncio.to_thread(self.store.prune, now - keep)
+                    await asyncio.to_thread(self.maintenance.prune, now - keep)
+                    last_prune = now
+                    log.info("history.pruned", events=pruned, keep_s=keep)
+                if self.sessions is not None and now - last_sample >= self.sample_every:
+                    last_sample = now
+                    counts = self.sessions()
+                    if counts:
+                        await asyncio.to_thread(self.store.sample_sessions, now, counts)
+                await asyncio.to_thread(self.store.flush)
+                if failing:
+                    failing = False
+                    log.info("history_db_recovered")
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                if not failing:
+                    failing = True
+                    log.warning("history_db_unavailable", error=f"{type(exc).__name__}: {exc}")
             await asyncio.sleep(self.flush_every)
 
     async def _reports_loop(self) -> None:

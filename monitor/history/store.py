@@ -107,15 +107,20 @@ class HistoryStore:
             rows, self._pending = self._pending, []
         if not rows:
             return 0
-        with self._lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, params in rows:
-                    self.db.execute(sql, params)
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-            self.db.execute("COMMIT")
+        try:
+            with self._lock:
+                self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    for sql, params in rows:
+                        self.db.execute(sql, params)
+                except BaseException:
+                    self.db.execute("ROLLBACK")
+                    raise
+                self.db.execute("COMMIT")
+        except BaseException:  # a locked or full database: keep the rows, in order, for the next flush
+            with self._buffer:
+                self._pending[:0] = rows
+            raise
         return len(rows)
 
     def sample_sessions(self, at: float, counts: dict[str, int]) -> None:

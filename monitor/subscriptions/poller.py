@@ -21,6 +21,7 @@ from ..errors import RouterError, RouterTrap
 from ..events import Event, Source
 from ..routeros.client import RouterClient
 from ..routeros.config import RouterConfig
+from ..statedb import is_transient
 from .config import SubscriptionsConfig
 from .levels import Levels, Record, Usage, evaluate
 from .mikhmon import find_expiry
@@ -82,6 +83,7 @@ class SubscriptionPoller:
         self.clock = clock or (lambda: datetime.now(self.tz))
         self._sleep = sleep
         self._records: dict[str, Record] | None = None
+        self._unsaved: dict[str, Record] = {}  # changed records a DB fault kept from being saved
 
     async def run(self) -> None:
         while True:
@@ -123,8 +125,16 @@ class SubscriptionPoller:
             if snapshot != (record.period, record.max_uptime_s, record.max_in, record.max_out,
                             frozenset(record.sent)):
                 changed[usage.user] = record
-        if changed:
-            await asyncio.to_thread(self.store.save, self.router.name, changed)
+        self._unsaved.update(changed)
+        if self._unsaved:
+            try:
+                await asyncio.to_thread(self.store.save, self.router.name, dict(self._unsaved))
+                self._unsaved.clear()
+            except Exception as exc:  # a locked or full state DB: saved with the next round
+                if not is_transient(exc):
+                    raise
+                log.warning("subscriptions.save_waiting", router=self.router.name, records=len(self._unsaved),
+                            error=f"{type(exc).__name__}: {exc}")
         log.debug("subscriptions.checked", router=self.router.name, users=len(users), warnings=sent)
         return sent
 
