@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -41,22 +40,29 @@ async def test_run_logs_json_to_stderr_and_messages_to_stdout(tmp_path):
         }
         path = tmp_path / "monitor.yaml"
         path.write_text(yaml.safe_dump(cfg))
-        out, err = tmp_path / "stdout", tmp_path / "stderr"
-        with open(out, "wb") as o, open(err, "wb") as e:
-            proc = subprocess.Popen([sys.executable, "-m", "monitor", "run", "-c", str(path)],
-                                    stdout=o, stderr=e, env=dict(os.environ, PYTHONUNBUFFERED="1"))
-            try:
-                assert await _wait(lambda: err.read_text().count("router_listening") >= 2), err.read_text()
-                sim.hotspot_login("budi", "10.5.50.24", "AC:BC:32:7E:11:02")
-                assert await _wait(lambda: "HOTSPOT.LOGIN" in out.read_text()), (out.read_text(), err.read_text())
-            finally:
-                proc.terminate()
-                proc.wait(timeout=10)
-    stdout_lines = out.read_text().splitlines()
-    stderr_lines = err.read_text().splitlines()
+        out, err = bytearray(), bytearray()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "monitor", "run", "-c", str(path), stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+
+        async def collect(stream, into):
+            while chunk := await stream.read(4096):
+                into.extend(chunk)
+
+        readers = [asyncio.ensure_future(collect(proc.stdout, out)), asyncio.ensure_future(collect(proc.stderr, err))]
+        try:
+            assert await _wait(lambda: err.count(b"router_listening") >= 2), err.decode()
+            sim.hotspot_login("budi", "10.5.50.24", "AC:BC:32:7E:11:02")
+            assert await _wait(lambda: b"HOTSPOT.LOGIN" in out), (out.decode(), err.decode())
+        finally:
+            proc.terminate()
+            await asyncio.wait_for(proc.wait(), 10)
+            await asyncio.gather(*readers)
+    stdout_lines = out.decode().splitlines()
+    stderr_lines = err.decode().splitlines()
     assert any("HOTSPOT.LOGIN" in line and "budi" in line for line in stdout_lines)
     assert not any(line.startswith("{") for line in stdout_lines), "a log line reached stdout"
     assert stderr_lines, "no log lines on stderr"
     logs = [json.loads(line) for line in stderr_lines]  # every line is JSON
     assert {"event", "level", "timestamp"} <= set(logs[0])
-    assert "stream-pw-1" not in err.read_text()
+    assert b"stream-pw-1" not in err

@@ -5,39 +5,49 @@ from __future__ import annotations
 import re
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
-_CONFIG_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+_CONFIG_SPACE_UNIT = re.compile(r"(\d)\s+(ms|us|ns|w|d|h|m|s)(?![a-z])")
+_CONFIG_SPACE_PARTS = re.compile(r"(?<=[a-z])\s+(?=\d)")  # "1d 02:00:00", "1h 30m"
 _ROS_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|ns|w|d|h|m|s)")
 _ROS_CLOCK = re.compile(r"^(?:(\d+)d)?(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$")
 
 
 def parse_duration(value: object) -> float:
-    """Parse a config duration (``500ms``, ``10s``, ``5m``, ``1h``, ``2d``) into seconds.
+    """Parse a config duration into seconds. Every form RouterOS users write is accepted:
+    ``500ms``, ``10s``, ``1m30s``, ``1w2d3h4m5s``, ``00:01:00``, ``1d 02:00:00``, ``1d2h``
+    (spaces between a number and its unit are fine: ``10 s``). Plain numbers are seconds.
 
-    Plain numbers are taken as seconds. Raises ValueError with the offending text.
+    Raises ValueError with the offending text.
     """
     if isinstance(value, bool):
         raise ValueError(f"invalid duration {value!r}")
     if isinstance(value, int | float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"invalid duration {value!r}")
         if value < 0:
             raise ValueError(f"invalid duration {value!r}: negative")
         return float(value)
     if isinstance(value, str):
-        m = _CONFIG_RE.match(value)
-        if m:
-            return float(m.group(1)) * _UNITS[m.group(2)]
+        text = _CONFIG_SPACE_UNIT.sub(r"\1\2", value.strip())
+        text = _CONFIG_SPACE_PARTS.sub("", text)
+        if text and " " not in text:
+            try:
+                return parse_routeros_duration(text)
+            except ValueError:
+                pass
     raise ValueError(f"invalid duration {value!r}")
 
 
 def format_duration(seconds: float) -> str:
-    """Render seconds compactly, e.g. ``1h2m3s`` or ``450ms``."""
-    if seconds < 1:
-        return f"{round(seconds * 1000)}ms"
-    total = int(round(seconds))
+    """Render seconds in the shortest RouterOS-style form: ``1w2d``, ``1m30s``, ``1s500ms``, ``0s``.
+
+    ``parse_duration(format_duration(x)) == x`` to the millisecond."""
+    millis = int(round(seconds * 1000))
     parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if total >= size:
-            parts.append(f"{total // size}{unit}")
-            total %= size
+    for unit, size in (("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000),
+                       ("s", 1000), ("ms", 1)):
+        if millis >= size:
+            parts.append(f"{millis // size}{unit}")
+            millis %= size
     return "".join(parts) or "0s"
 
 
