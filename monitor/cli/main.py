@@ -18,10 +18,32 @@ from typing import Any
 from .. import __version__
 from ..config.model import Config, load_config
 from ..errors import ConfigError, PantauError, ProbeError
+from ..events import EVENT_TYPES
 from ..logs import configure_logging, register_secrets
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 DEFAULT_CONFIG = "monitor.yaml"
+
+GUIDE = """pantau — off-router monitor for MikroTik networks (hosts, hotspot, PPPoE → WhatsApp/Telegram/webhooks)
+
+Start here:
+  pantau demo                      see it work: a simulated router, real notifications (no root, no router)
+  pantau check -c monitor.yaml     validate your config; warnings say what would not work
+  pantau run -c monitor.yaml       monitor and deliver until stopped
+
+More: pantau --help, pantau COMMAND --help, README.md
+"""
+
+EXAMPLES = {
+    "run": ["pantau run -c /etc/pantau/monitor.yaml", "pantau run -c monitor.yaml --log-level debug"],
+    "check": ["pantau check -c monitor.yaml", "pantau check --strict -c monitor.yaml   # warnings fail (exit 1)"],
+    "schema": ["pantau schema > monitor.schema.json"],
+    "test-notify": ["pantau test-notify noc-telegram -c monitor.yaml",
+                    "pantau test-notify wa --event hotspot.login --to 081234567890 -c monitor.yaml"],
+    "outbox": ["pantau outbox -c /etc/pantau/monitor.yaml", "pantau outbox retry --notifier wa -c monitor.yaml"],
+    "import-netwatch": ["pantau import-netwatch --router core -c monitor.yaml >> hosts.yaml"],
+    "demo": ["pantau demo", "pantau demo --speed 2 | less"],
+}
 
 
 def _load(path: str) -> Config:
@@ -42,10 +64,19 @@ def _setup_logs(config: Config, level: str | None = None, *, cache: bool = False
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from ..config.lint import lint_config
     from .summary import summarize_config
 
     config = _load(args.config)
     print(summarize_config(config))
+    warnings = lint_config(config)
+    for line in warnings:
+        print(f"warning: {line}")
+    if warnings:
+        print(f"{len(warnings)} warning(s): the config loads, but the lines above will not work as you may expect")
+    if warnings and args.strict:
+        print(f"pantau: {len(warnings)} warning(s) and --strict: failing", file=sys.stderr)
+        return EXIT_FAILURE
     return EXIT_OK
 
 
@@ -92,7 +123,7 @@ def cmd_test_notify(args: argparse.Namespace) -> int:
 
     config = _load(args.config)
     _setup_logs(config, args.log_level or "warning")
-    return asyncio.run(test_notify(config, args.name, event_type=args.event))
+    return asyncio.run(test_notify(config, args.name, event_type=args.event, to=args.to))
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
@@ -127,37 +158,50 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pantau", description="Off-router monitor for MikroTik networks.")
+    p = argparse.ArgumentParser(prog="pantau", description="Off-router monitor for MikroTik networks.",
+                                epilog="examples:\n  pantau demo\n  pantau check -c monitor.yaml\n"
+                                       "  pantau run -c monitor.yaml",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"pantau {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, **kw: Any) -> argparse.ArgumentParser:
+        """A subcommand whose --help ends with its examples."""
+        epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
+        return sub.add_parser(name, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
 
     def with_config(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
         sp.add_argument("-c", "--config", default=DEFAULT_CONFIG, help="config file (default: monitor.yaml)")
         return sp
 
-    r = with_config(sub.add_parser("run", help="monitor hosts and routers, deliver notifications"))
+    r = with_config(command("run", help="monitor hosts and routers, deliver notifications"))
     r.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     r.set_defaults(func=cmd_run)
-    with_config(sub.add_parser("check", help="validate the config and print a summary")).set_defaults(func=cmd_check)
-    sub.add_parser("schema", help="print the config's JSON Schema").set_defaults(func=cmd_schema)
+    c = with_config(command("check", help="validate the config, print a summary and warnings"))
+    c.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
+    c.set_defaults(func=cmd_check)
+    command("schema", help="print the config's JSON Schema").set_defaults(func=cmd_schema)
 
-    t = with_config(sub.add_parser("test-notify", help="send a sample message through a notifier"))
+    t = with_config(command("test-notify", help="send a sample message through a notifier"))
     t.add_argument("name", help="notifier name from the config")
-    t.add_argument("--event", default="host.down", help="sample event type (default host.down)")
+    t.add_argument("--event", default="host.down", choices=EVENT_TYPES, metavar="TYPE",
+                   help=f"sample event type (default host.down; one of {', '.join(EVENT_TYPES)})")
+    t.add_argument("--to", metavar="NUMBER", help="send to this recipient instead of the notifier's `to:` "
+                   "(the only way a test reaches `subscriber`)")
     t.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     t.set_defaults(func=cmd_test_notify)
 
-    o = with_config(sub.add_parser("outbox", help="show pending and dead messages, or requeue the dead"))
+    o = with_config(command("outbox", help="show pending and dead messages, or requeue the dead"))
     o.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
     o.add_argument("--notifier", help="only this notifier")
     o.add_argument("--limit", type=int, default=50)
     o.set_defaults(func=cmd_outbox)
 
-    n = with_config(sub.add_parser("import-netwatch", help="print hosts: YAML from a router's /tool/netwatch"))
+    n = with_config(command("import-netwatch", help="print hosts: YAML from a router's /tool/netwatch"))
     n.add_argument("--router", required=True, help="router name from the config")
     n.set_defaults(func=cmd_import_netwatch)
 
-    d = sub.add_parser("demo", help="run a simulated router and show the notifications it causes")
+    d = command("demo", help="run a simulated router and show the notifications it causes")
     d.add_argument("-c", "--config", default=None, help="optional config whose notifiers also get the demo")
     d.add_argument("--speed", type=float, default=1.0, help="story speed factor (2 = twice as fast)")
     d.add_argument("--forever", action="store_true", help="repeat the story until interrupted")
@@ -165,16 +209,43 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _tolerant_streams() -> None:
+    """A terminal that cannot show ``—`` or ``✅`` (LANG=C on an old system, a latin-1 console) gets a
+    ``?`` instead of a UnicodeEncodeError traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", "strict") == "strict":
+            reconfigure(errors="replace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerant_streams()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help/--version
         return int(exc.code or 0)
+    if args.command is None:
+        print(GUIDE, end="")
+        return EXIT_OK
     try:
         result: Any = args.func(args)
     except SystemExit as exc:
         return int(exc.code or 0)
     except KeyboardInterrupt:
         return EXIT_OK
+    except BrokenPipeError:  # `pantau demo | head`: the reader left, which is not an error
+        _silence_stdout()
+        return EXIT_OK
     return int(result or 0)
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush is quiet."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
