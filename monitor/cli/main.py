@@ -127,10 +127,14 @@ def cmd_test_notify(args: argparse.Namespace) -> int:
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
-    from .outbox import outbox_command
+    from .outbox import outbox_command, state_path
 
-    config = _load(args.config)
-    return outbox_command(config, args.action, notifier=args.notifier, limit=args.limit)
+    try:
+        db = state_path(args.config)
+    except ConfigError as exc:
+        print(f"pantau: invalid config {args.config}:", *exc.problems, sep="\n  ", file=sys.stderr)
+        return EXIT_CONFIG
+    return outbox_command(db, args.action, notifier=args.notifier, limit=args.limit)
 
 
 def cmd_import_netwatch(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
@@ -65,7 +66,8 @@ def summarize_config(config: Config) -> str:
         + (f" (sources {', '.join(r.sources)})" if r.sources != ["*"] else "")
         + (f" (labels {_value(r.labels)})" if r.labels else "")
         for r in s.routes])
-    out.append(f"state: {s.state.path}   log: {s.log.level}/{s.log.format}   timezone: {s.timezone}   "
+    exists = Path(s.state.path).is_file()  # only looked at: check never creates the database
+    out.append(f"state: {s.state.path} ({'exists' if exists else 'not created yet'})   log: {s.log.level}/{s.log.format}   timezone: {s.timezone}   "
                f"icmp: {s.icmp.engine}")
     out.append(f"notifier types: {', '.join(config.registry.names())}")
     return "\n".join(out)
