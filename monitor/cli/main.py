@@ -105,10 +105,13 @@ async def _run(config: Config) -> int:
     # full passes (measured at ~20 % of a 10,000-host sweep, docs/performance.md).
     gc.collect()
     gc.freeze()
+    from .reload import Reloader
+
+    reloader = Reloader(engine, config.source)  # SIGHUP re-reads the config (systemd ExecReload)
     try:
-        await stop.wait()
+        await reloader.serve(stop)
     finally:
-        await engine.stop()
+        await reloader.engine.stop()
     return EXIT_OK
 
 
