@@ -63,3 +63,33 @@ def test_check_never_creates_the_db(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "(not created yet)" in proc.stdout
     assert list((tmp_path / "var").iterdir()) == []
+
+
+def test_check_needs_no_secrets_but_says_which_are_unset(tmp_path):
+    cfg = tmp_path / "monitor.yaml"
+    base = {"hosts": [{"name": "gw", "address": "127.0.0.1"}],
+            "notifiers": [{"name": "tg", "type": "telegram", "token": "${PANTAU_T_TOKEN}", "chat_id": -100123},
+                          {"name": "hook", "type": "webhook", "url": "${PANTAU_T_URL}", "secret": "${PANTAU_T_KEY}"}],
+            "routes": [{"events": ["*"], "notify": ["tg", "hook"]}], "plugins_dir": None,
+            "state": {"path": str(tmp_path / "s.db")}}
+    cfg.write_text(yaml.safe_dump(base))
+    proc = run(tmp_path, "check", "-c", str(cfg))
+    assert proc.returncode == 0, proc.stderr
+    unset = [line for line in proc.stdout.splitlines() if "is not set here" in line]
+    assert sorted(line.split(":")[1].strip() for line in unset) == ["notifiers[0].token", "notifiers[1].secret",
+                                                                     "notifiers[1].url"]
+    assert run(tmp_path, "check", "--strict", "-c", str(cfg)).returncode == 1
+    # the config's own mistakes are still errors, and the stand-in values never appear in them
+    base["notifiers"][0]["chat_id"] = "not-a-chat"
+    base["hosts"][0]["interval"] = "ten"
+    cfg.write_text(yaml.safe_dump(base))
+    bad = run(tmp_path, "check", "-c", str(cfg))
+    assert bad.returncode == 2
+    assert "hosts[0].interval: invalid duration 'ten'" in bad.stderr and "unset.invalid" not in bad.stderr
+    # with the secrets set there is nothing to warn about
+    base["notifiers"][0]["chat_id"] = -100123
+    del base["hosts"][0]["interval"]
+    cfg.write_text(yaml.safe_dump(base))
+    good = run(tmp_path, "check", "--strict", "-c", str(cfg),
+               env={"PANTAU_T_TOKEN": "42:real", "PANTAU_T_URL": "http://127.0.0.1:9/e", "PANTAU_T_KEY": "k3y-real"})
+    assert good.returncode == 0 and "warning" not in good.stdout, good.stdout

@@ -65,11 +65,16 @@ def _setup_logs(config: Config, level: str | None = None, *, cache: bool = False
 
 def cmd_check(args: argparse.Namespace) -> int:
     from ..config.lint import lint_config
+    from .checkload import load_for_check
     from .summary import summarize_config
 
-    config = _load(args.config)
+    try:
+        config, unset = load_for_check(args.config)
+    except ConfigError as exc:
+        print(f"pantau: invalid config {args.config}:", *exc.problems, sep="\n  ", file=sys.stderr)
+        return EXIT_CONFIG
     print(summarize_config(config))
-    warnings = lint_config(config)
+    warnings = unset + lint_config(config)
     for line in warnings:
         print(f"warning: {line}")
     if warnings:
