@@ -22,6 +22,10 @@ EVENT_TYPES = (
     "hotspot.logout",
     "ppp.connect",
     "ppp.disconnect",
+    "subscriber.quota",
+    "subscriber.expiring",
+    "subscriber.expired",
+    "report.summary",
 )
 
 

@@ -183,7 +183,8 @@ def _as_reply(request: bytes, *, ident: int | None = None) -> bytes:
 
 async def test_real_late_duplicate_and_foreign_replies_are_ignored(hosts):
     """Replies crafted inside the namespace reach the engine over the veth and are all dropped:
-    one after its echo timed out, a second copy of an answered echo, and one with a foreign id.
+    one after its echo timed out and a second copy of an answered echo reach the reader and are
+    ignored; one with a foreign id never reaches it (the kernel filter drops it).
 
     The engine pings from a namespace of the test's own, so its ``ignored`` count holds only these
     packets, however much foreign ICMP the machine carries (fping, Smokeping, tests/icmp_load.py)."""
@@ -215,7 +216,7 @@ async def _late_duplicate_and_foreign(host: NetnsHost, engine: IcmpEngine) -> No
         raw.sendto(_as_reply(request), (host.local_address, 0))  # late
         raw.sendto(_as_reply(request, ident=(struct.unpack("!H", request[4:6])[0] + 1) & 0xFFFF),
                    (host.local_address, 0))  # foreign identifier
-        await _until(lambda: engine.stats["ignored"] >= ignored + 2)
+        await _until(lambda: engine.stats["ignored"] >= ignored + 1)
 
         ip("netns", "exec", host.ns, "sysctl", "-qw", "net.ipv4.icmp_echo_ignore_all=0")
         answered = asyncio.ensure_future(engine.check(host.address, count=1, timeout=3.0, interval=1))
@@ -223,9 +224,9 @@ async def _late_duplicate_and_foreign(host: NetnsHost, engine: IcmpEngine) -> No
         result = await answered
         assert result.received == 1 and result.reason is None
         raw.sendto(_as_reply(request), (host.local_address, 0))  # duplicate of the answered echo
-        await _until(lambda: engine.stats["ignored"] >= ignored + 3)
+        await _until(lambda: engine.stats["ignored"] >= ignored + 2)
         await asyncio.sleep(0.2)  # nothing else may arrive: this namespace carries only our packets
-        assert engine.stats["ignored"] == ignored + 3
+        assert engine.stats["ignored"] == ignored + 2  # late + duplicate; the foreign one never arrived
         again = await engine.check(host.address, count=2, timeout=3.0, interval=0.05)
         assert again.received == 2
     finally:

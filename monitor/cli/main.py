@@ -13,13 +13,13 @@ import json
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..config.model import Config, load_config
 from ..errors import ConfigError, PantauError, ProbeError
-from ..events import EVENT_TYPES
-from ..logs import configure_logging, register_secrets
+
+if TYPE_CHECKING:  # the config model pulls in pydantic and aiohttp: `pantau --version` must not wait
+    from ..config.model import Config
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 DEFAULT_CONFIG = "monitor.yaml"
@@ -43,10 +43,15 @@ EXAMPLES = {
     "outbox": ["pantau outbox -c /etc/pantau/monitor.yaml", "pantau outbox retry --notifier wa -c monitor.yaml"],
     "import-netwatch": ["pantau import-netwatch --router core -c monitor.yaml >> hosts.yaml"],
     "demo": ["pantau demo", "pantau demo --speed 2 | less"],
+    "report": ["pantau report -c monitor.yaml", "pantau report --since 30d --host olt-kampung -c monitor.yaml"],
+    "maintenance": ["pantau maintenance add host:olt-kampung 2h --reason 'ganti OLT' -c monitor.yaml",
+                    "pantau maintenance list -c monitor.yaml"],
 }
 
 
 def _load(path: str) -> Config:
+    from ..config.model import load_config
+
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -58,6 +63,7 @@ def _load(path: str) -> Config:
 
 def _setup_logs(config: Config, level: str | None = None, *, cache: bool = False) -> None:
     from ..engine import secret_values
+    from ..logs import configure_logging, register_secrets
 
     configure_logging(level or config.settings.log.level, config.settings.log.format, cache=cache)
     register_secrets(secret_values(config))
@@ -145,6 +151,19 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return outbox_command(db, args.action, notifier=args.notifier, limit=args.limit)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import report_command
+
+    return report_command(_load(args.config), since=args.since, host=args.host, router=args.router)
+
+
+def cmd_maintenance(args: argparse.Namespace) -> int:
+    from .maintenance import maintenance_command
+
+    return maintenance_command(_load(args.config), args.action, args.args, reason=args.reason,
+                               start=args.start, show_all=args.all)
+
+
 def cmd_import_netwatch(args: argparse.Namespace) -> int:
     from ..routeros.netwatch import import_netwatch
 
@@ -176,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"pantau {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    from ..events import EVENT_TYPES
 
     def command(name: str, **kw: Any) -> argparse.ArgumentParser:
         """A subcommand whose --help ends with its examples."""
@@ -209,15 +229,33 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--limit", type=int, default=50)
     o.set_defaults(func=cmd_outbox)
 
+    rp = with_config(command("report", help="uptime per host and router from the history"))
+    rp.add_argument("--since", default="7d", help="period up to now (default 7d)")
+    rp.add_argument("--host", help="only this host")
+    rp.add_argument("--router", help="only this router")
+    rp.set_defaults(func=cmd_report)
+    from .maintenance import add_parser as add_maintenance
+
+    add_maintenance(sub, with_config)
+    sub.choices["maintenance"].set_defaults(func=cmd_maintenance)
+
     n = with_config(command("import-netwatch", help="print hosts: YAML from a router's /tool/netwatch"))
     n.add_argument("--router", required=True, help="router name from the config")
     n.set_defaults(func=cmd_import_netwatch)
+
+    from .subscriber import add_parser as add_subscriber
+
+    add_subscriber(sub, with_config)
 
     d = command("demo", help="run a simulated router and show the notifications it causes")
     d.add_argument("-c", "--config", default=None, help="optional config whose notifiers also get the demo")
     d.add_argument("--speed", type=float, default=1.0, help="story speed factor (2 = twice as fast)")
     d.add_argument("--forever", action="store_true", help="repeat the story until interrupted")
     d.set_defaults(func=cmd_demo)
+    for name, sp in sub.choices.items():  # subcommands registered by their own modules
+        if not sp.epilog and name in EXAMPLES:
+            sp.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
+            sp.formatter_class = argparse.RawDescriptionHelpFormatter
     return p
 
 

@@ -13,6 +13,7 @@ import structlog
 from ..config.model import HostCheck
 from ..events import Event, Source
 from .detector import Detector, State, Transition
+from .pace import echo_spacing
 from .probe import CheckResult, Probe
 from .state import HostStateStore
 
@@ -118,4 +119,4 @@ class HostMonitor:
 
 def echo_interval(host: HostCheck) -> float:
     """Spacing of the echoes within one check: short, and well inside the interval."""
-    return min(0.2, host.interval / 10)
+    return echo_spacing(host.interval)

@@ -101,9 +101,7 @@ class RouterWatcher:
 
     async def _connect(self) -> RouterClient:
         c = self.config
-        return await RouterClient.connect(c.address, int(c.port or 8728), c.username,
-                                          c.password.get_secret_value(), ssl_context=c.ssl_context(),
-                                          timeout=c.timeout)
+        return await RouterClient.for_router(c)
 
     async def _close_control(self) -> None:
         if self._control is not None:

@@ -1,9 +1,14 @@
 """A RouterOS API simulator: a real TCP (optionally TLS) server speaking the binary API protocol.
 
 It is a product feature (``pantau demo`` runs on it) and the peer of every RouterOS test. It serves
-``/login``, ``print`` (``=.proplist=``, ``?`` queries, ``=count-only=``), ``listen`` (``.dead=true`` on
-removals, never ``!done`` until ``/cancel``), ``/cancel``, ``add``/``set``/``remove``, ``.tag`` on every
-reply and ``!empty`` before ``!done`` on empty prints (7.18+, switchable), on the menus in ``MENUS``.
+``/login``, ``print`` (``=.proplist=``, ``?`` queries with the documented ``?#`` stack, ``=count-only=``),
+``listen`` (tagged or not; ``.dead=true`` on removals, never ``!done`` until ``/cancel``), ``/cancel``
+(the cancelled command's ``!trap`` "interrupted", then ``/cancel``'s own ``!done``, then the
+cancelled command's ``!done``, as the API docs show), ``add``/``set``/``remove``, ``.tag`` on every
+reply and ``!empty`` before ``!done`` on empty prints only when ``version`` is 7.18 or newer, on the
+menus in ``MENUS``. Words are encoded with ``encoding`` (a router whose names were typed in Winbox
+holds cp1252 bytes); ``ssl_context=anonymous_server_context()`` (sim/tls.py) is api-ssl without a
+certificate.
 
 Script it from Python (all methods are synchronous and must run in the simulator's event loop)::
 
@@ -27,7 +32,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from ..wire import WireError, encode_sentence, read_sentence, split_attribute
+from ..wire import UTF8, Codec, WireError, encode_sentence, read_sentence, split_attribute
 from .menus import Menu, apply_proplist, format_routeros_duration
 
 log = structlog.get_logger("pantau.routeros.simulator")
@@ -38,15 +43,29 @@ SESSION_MENUS = ("/ip/hotspot/active", "/ppp/active")
 FAULTS = ("drop", "hang", "delay", "trap", "fatal", "refuse")
 
 
+UNTAGGED = ""  # the key of an untagged listen in _Conn.listens (its replies carry no .tag)
+
+
+def tag_words(tag: str) -> list[str]:
+    return [] if tag == UNTAGGED else [f".tag={tag}"]
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"7.18.2 (stable)"`` → (7, 18, 2)."""
+    head = version.split()[0] if version.strip() else "0"
+    return tuple(int(part) for part in head.split(".") if part.isdigit())
+
+
 @dataclass(eq=False)
 class _Conn:
     writer: asyncio.StreamWriter
     logged_in: bool = False
     listens: dict[str, tuple[str, list[str] | None]] = field(default_factory=dict)  # tag → (menu, proplist)
+    codec: Codec = UTF8
 
     def send(self, *sentences: list[str]) -> None:
         if not self.writer.is_closing():
-            self.writer.write(b"".join(encode_sentence(s) for s in sentences))
+            self.writer.write(b"".join(encode_sentence(s, self.codec) for s in sentences))
 
 
 class RouterSimulator:
@@ -54,14 +73,16 @@ class RouterSimulator:
 
     def __init__(self, *, username: str = "pantau", password: str = "pantau", identity: str = "MikroTik",
                  host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None,
-                 empty_reply: bool = True, version: str = "7.18.2 (stable)"):
+                 empty_reply: bool | None = None, version: str = "7.18.2 (stable)", encoding: str = "utf-8"):
         self.host = host
         self.port = port
         self.username = username
         self.password = password
         self.ssl_context = ssl_context
-        self.empty_reply = empty_reply  # RouterOS 7.18+ sends !empty for an empty print
         self.version = version
+        # RouterOS 7.18+ sends !empty for an empty print; older versions only !done
+        self.empty_reply = version_tuple(version) >= (7, 18) if empty_reply is None else empty_reply
+        self.encoding = encoding
         self.fault: str | None = None
         self.fault_delay = 0.0
         self.fault_menu: str | None = None
@@ -232,23 +253,23 @@ class RouterSimulator:
                 if path != menu.path:
                     continue
                 if row is None:
-                    conn.send(["!re", f"=.id={item_id}", "=.dead=true", f".tag={tag}"])
+                    conn.send(["!re", f"=.id={item_id}", "=.dead=true", *tag_words(tag)])
                 else:
                     out = apply_proplist(row, proplist)
                     if ".id" in row:
                         out = {".id": item_id, **out}
-                    conn.send(["!re", *(f"={k}={v}" for k, v in out.items()), f".tag={tag}"])
+                    conn.send(["!re", *(f"={k}={v}" for k, v in out.items()), *tag_words(tag)])
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections_accepted += 1
         if self.fault in ("drop", "refuse"):
             writer.close()
             return
-        conn = _Conn(writer)
+        conn = _Conn(writer, codec=Codec(self.encoding))
         self._conns.add(conn)
         try:
             while True:
-                words = await read_sentence(reader)
+                words = await read_sentence(reader, conn.codec)
                 if self.fault == "hang":
                     continue
                 if self.fault == "delay" and self.fault_delay > 0:
@@ -301,11 +322,12 @@ class RouterSimulator:
             return False
         if cmd == "/cancel":
             targets = [attrs["tag"]] if "tag" in attrs else list(conn.listens)
-            for target in targets:
-                if conn.listens.pop(target, None) is not None:
-                    conn.send(["!trap", "=category=2", "=message=interrupted", f".tag={target}"],
-                              ["!done", f".tag={target}"])
+            cancelled = [target for target in targets if conn.listens.pop(target, None) is not None]
+            for target in cancelled:
+                conn.send(["!trap", "=category=2", "=message=interrupted", *tag_words(target)])
             conn.send(["!done", *t])
+            for target in cancelled:
+                conn.send(["!done", *tag_words(target)])
             return True
         path, _, verb = cmd.rpartition("/")
         menu = self.menus.get(path)
@@ -319,10 +341,7 @@ class RouterSimulator:
         if verb in ("print", "getall"):
             self._print(conn, menu, proplist, queries, attrs, t)
         elif verb == "listen":
-            if tag is None:
-                trap("listen needs a .tag")
-            else:
-                conn.listens[tag] = (path, proplist)
+            conn.listens[UNTAGGED if tag is None else tag] = (path, proplist)
         elif verb == "add" and not menu.singleton:
             conn.send(["!done", f"=ret={menu.add(attrs)}", *t])
         elif verb in ("set", "remove"):
