@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Hashable
 from typing import Any
 
@@ -76,6 +77,11 @@ class Engine:
         self.watchers: dict[str, RouterWatcher] = {}
         self.subscription_store: Any = None
         self.emitted: list[Event] = []  # the last few events, for `pantau demo` and tests
+        # read by the web wing (/metrics, status page) at request time
+        self.monitors: dict[str, HostMonitor] = {}
+        self.watchers: dict[str, RouterWatcher] = {}
+        self.event_counts: Counter[str] = Counter()
+        self.ready = False  # start() finished and stop() not begun: /readyz
         self._own_probe = probe is None
         self.scheduler: IcmpScheduler | None = None
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
@@ -86,7 +92,7 @@ class Engine:
         check (no task per host); other probes get a task per host."""
         assert self.host_store is not None
         persisted = self.host_store.load()
-        monitors: dict[str, HostMonitor] = {}
+        monitors = self.monitors
         for host in self.config.hosts:
             saved = persisted.get(host.name)
             initial = (saved[0], saved[1]) if saved and saved[2] == host.address else None
@@ -141,6 +147,7 @@ class Engine:
         log.info("event", event_type=event.type, event_id=event.id, source=event.source.name,
                  notify=names, **_log_keys(event))
         self.emitted.append(event)
+        self.event_counts[event.type] += 1
         del self.emitted[:-1000]
         if names and self.outbox is not None:
             await self.outbox.enqueue(event, names)
@@ -181,14 +188,16 @@ class Engine:
         if settings.routers:
             self.session_store = RouterStore(settings.state.path)
             for router in settings.routers:
-                watcher = self.watchers[router.name] = RouterWatcher(router, emit=self.emit, store=self.session_store)
+                watcher = self.watchers[router.name] = RouterWatcher(router, emit=self.emit,
+                                                                     store=self.session_store)
                 self.supervisor.spawn(f"router:{router.name}", watcher.run)
         self._start_subscriptions()
         if settings.http is not None:
-            from .web.server import WebServer
+            from .web.site import build_web
 
-            self.web = WebServer(settings.http, health=self.supervisor.health)
-            await self.web.start()  # routes are added before this: the app's router freezes here
+            self.web = build_web(self)  # every route (metrics, health, status page) is added here
+            await self.web.start()  # the app's router freezes here
+        self.ready = True
         log.info("started", hosts=len(self.config.hosts), routers=len(settings.routers),
                  notifiers=len(self.notifiers), state=settings.state.path)
 
@@ -209,6 +218,7 @@ class Engine:
 
     async def stop(self, grace: float = 2.0) -> None:
         """Stop the sources at once, give in-flight deliveries ``grace`` seconds, close everything."""
+        self.ready = False
         if self.scheduler is not None:
             await self.scheduler.aclose()
         while not self._queue.empty():  # detected but not yet emitted: into the outbox first

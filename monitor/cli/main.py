@@ -43,6 +43,7 @@ EXAMPLES = {
     "outbox": ["pantau outbox -c /etc/pantau/monitor.yaml", "pantau outbox retry --notifier wa -c monitor.yaml"],
     "import-netwatch": ["pantau import-netwatch --router core -c monitor.yaml >> hosts.yaml"],
     "demo": ["pantau demo", "pantau demo --speed 2 | less"],
+    "hash-password": ["pantau hash-password", "echo 'a-long-password' | pantau hash-password"],
     "report": ["pantau report -c monitor.yaml", "pantau report --since 30d --host olt-kampung -c monitor.yaml"],
     "maintenance": ["pantau maintenance add host:olt-kampung 2h --reason 'ganti OLT' -c monitor.yaml",
                     "pantau maintenance list -c monitor.yaml"],
@@ -188,6 +189,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(speed=args.speed, config_path=args.config, loop_forever=args.forever))
 
 
+def cmd_hash_password(args: argparse.Namespace) -> int:
+    from .hashpw import hash_password_command
+
+    return hash_password_command()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pantau", description="Off-router monitor for MikroTik networks.",
                                 epilog="examples:\n  pantau demo\n  pantau check -c monitor.yaml\n"
@@ -242,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     n = with_config(command("import-netwatch", help="print hosts: YAML from a router's /tool/netwatch"))
     n.add_argument("--router", required=True, help="router name from the config")
     n.set_defaults(func=cmd_import_netwatch)
+
+    command("hash-password", help="print a password hash for http.users (reads the password from "
+                   "the terminal or stdin)").set_defaults(func=cmd_hash_password)
 
     from .subscriber import add_parser as add_subscriber
 
