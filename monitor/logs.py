@@ -1,4 +1,6 @@
-"""structlog set-up: JSON lines when stdout is not a TTY, a readable console otherwise.
+"""structlog set-up: logs go to standard error — JSON lines when it is not a TTY, a readable console
+otherwise. Standard output belongs to the console notifier (and to commands' own output), so a
+container's or journal's stderr stays parseable JSON and stdout stays the messages.
 
 Logs are a product surface: keys are stable (``event``, ``host``, ``router``, ``user``,
 ``notifier``, ``attempt``, ``latency_ms``, ``error``). Secrets never reach a line: every secret
@@ -61,7 +63,7 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
                       cache: bool = False) -> None:
     """Set up structlog. ``cache=True`` (long-running commands) binds each module's logger once,
     which makes a filtered-out ``log.debug`` on the per-check hot path nearly free."""
-    stream = stream or sys.stdout
+    stream = stream or sys.stderr
     json_out = fmt == "json" or (fmt == "auto" and not stream.isatty())
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,

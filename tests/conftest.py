@@ -37,3 +37,23 @@ async def engine():
         pytest.skip(f"no ICMP permission here: {exc}")
     yield e
     await e.aclose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _foreign_icmp_load():
+    """With ``PANTAU_ICMP_LOAD=PPS`` the whole session runs beside foreign ICMP traffic
+    (tests/icmp_load.py): the ICMP tests must not notice it."""
+    import os
+    import subprocess
+
+    pps = os.environ.get("PANTAU_ICMP_LOAD")
+    if not pps:
+        yield None
+        return
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("icmp_load.py")), "--pps", str(int(pps)),
+                             "--seconds", "900"])
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

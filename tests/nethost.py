@@ -71,6 +71,9 @@ class NetnsHost:
             _ip("-n", self.ns, "addr", "add", f"{self.address}/30", "dev", self.peer_if)
             _ip("-n", self.ns, "link", "set", self.peer_if, "up")
             _ip("-n", self.ns, "link", "set", "lo", "up")
+            # answer every echo and send every ICMP error at once: Linux's per-peer rate limit would
+            # turn an expected "unreachable" into a "timeout" when tests run back to back
+            _ip("netns", "exec", self.ns, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0")
         except Exception:
             self.destroy()
             raise
@@ -105,3 +108,28 @@ def _free_base() -> int:
 
 def new_host() -> NetnsHost:
     return NetnsHost(next(_counter))
+
+
+class PrivateNamespace:
+    """A network namespace of the test's own for the pinging side.
+
+    A raw ICMP socket opened in it (tests/test_icmp_netns.py ``in_netns``) sees only the packets of
+    the test hosts linked into it — not the foreign ICMP of fping, Smokeping or another test run on
+    this machine, which every raw socket of the root namespace receives."""
+
+    def __init__(self) -> None:
+        self.name = f"pantau-c{os.getpid()}-{next(_counter)}"
+
+    def create(self) -> PrivateNamespace:
+        _ip("netns", "add", self.name)
+        _ip("-n", self.name, "link", "set", "lo", "up")
+        return self
+
+    def adopt(self, host: NetnsHost) -> None:
+        """Move ``host``'s near end of the link (and its address) from the root namespace into this one."""
+        _ip("link", "set", host.host_if, "netns", self.name)
+        _ip("-n", self.name, "addr", "add", f"{host.local_address}/30", "dev", host.host_if)
+        _ip("-n", self.name, "link", "set", host.host_if, "up")
+
+    def destroy(self) -> None:
+        _ip("netns", "del", self.name, check=False)

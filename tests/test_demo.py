@@ -30,6 +30,7 @@ def test_demo_tells_the_story_without_replays_or_false_logouts():
     ], out
     budi_logout = messages[6]
     assert "Penyebab: router tidak terjangkau" in budi_logout
+    assert "Pemakaian: tidak diketahui" in budi_logout  # never seen counting: unknown, not "0 B"
     assert "andi" not in "".join(messages) and "pelanggan-002" not in "".join(messages)
     assert "Tanggal:" in messages[0] and "Jam:" in messages[0] and "MAC: 3C:22:FB:10:20:30" in messages[0]
     assert "pantau demo: 9 events" in out

@@ -43,7 +43,7 @@ async def test_loopback_is_up_and_first_up_is_silent():
 
     mon = HostMonitor(host(), probe, emit)
     for i in range(3):
-        result = await probe.check("127.0.0.1", count=2, timeout=0.5, interval=0.01)
+        result = await probe.check("127.0.0.1", count=2, timeout=2.0, interval=0.01)  # room for a busy machine
         assert result.received == 2 and result.rtt_avg_ms is not None
         await mon.handle(result, now=100.0 + i)
     assert mon.detector.state is State.UP and emitted == []
@@ -74,7 +74,7 @@ async def test_netns_host_down_then_up_gives_one_event_each(tmp_path):
         async def step(n):
             nonlocal now
             for _ in range(n):
-                await mon.handle(await probe.check(nh.address, count=2, timeout=0.3, interval=0.01), now)
+                await mon.handle(await probe.check(nh.address, count=2, timeout=0.75, interval=0.01), now)
                 now += 10
 
         await step(2)
@@ -94,7 +94,7 @@ async def test_netns_host_down_then_up_gives_one_event_each(tmp_path):
         assert [e.type for e in emitted] == ["host.down"]
         nh.up()
         for _ in range(20):  # the veth link needs a moment to carry traffic again
-            r = await probe.check(nh.address, count=1, timeout=0.2, interval=0.01)
+            r = await probe.check(nh.address, count=1, timeout=0.75, interval=0.01)
             if r.received:
                 break
         await step(2)

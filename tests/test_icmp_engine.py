@@ -85,14 +85,13 @@ async def test_unprivileged_mode_is_refused_with_the_fix_when_not_allowed():
 async def test_closing_completes_running_checks_instead_of_leaving_callers_hanging():
     """aclose() ends checks in flight (and ones whose next echo is still due) with a reason."""
     engine = await open_icmp_engine(pps=1000)
-    running = asyncio.ensure_future(engine.check("127.0.0.1", count=5, timeout=1.0, interval=0.2))
-    await asyncio.sleep(0.05)
+    running = asyncio.ensure_future(engine.check("127.0.0.1", count=5, timeout=5.0, interval=1.0))
+    await _until(lambda: engine.stats["replies"] >= 1)  # the first echo is answered (however busy)
     for s in engine._sockets.values():  # stop reading: the next echo stays in flight
         engine._loop.remove_reader(s.sock.fileno())
     engine._readers.clear()
     unanswered = asyncio.ensure_future(engine.check("127.0.0.2", count=1, timeout=5.0, interval=1.0))
-    await asyncio.sleep(0.02)
-    assert engine._pending
+    await _until(lambda: any(echo[0].address == "127.0.0.2" for echo in engine._pending.values()))
     await engine.aclose()
     first = await asyncio.wait_for(running, 1.0)
     assert (first.sent, first.received, first.reason) == (1, 1, None)  # one echo answered before the close
@@ -100,3 +99,10 @@ async def test_closing_completes_running_checks_instead_of_leaving_callers_hangi
     assert (second.sent, second.received, second.reason) == (1, 0, "send_error: engine closed")
     after = await asyncio.wait_for(engine.check("127.0.0.1", count=1, timeout=1.0, interval=1.0), 1.0)
     assert (after.received, after.reason) == (0, "send_error: engine closed")
+
+
+async def _until(condition, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.005)

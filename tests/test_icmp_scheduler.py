@@ -11,7 +11,9 @@ from monitor.hosts.icmp.scheduler import IcmpScheduler
 
 
 async def test_each_host_is_checked_at_its_own_fixed_rate_from_a_random_offset(engine):
-    """Every host gets one result per interval, first within its interval, and phases differ per host."""
+    """Every host gets one result per interval, first within its interval, and phases differ per host.
+
+    Intervals of 0.5 s leave a busy machine room: phases are 0.125 s apart, checked to ±0.1 s."""
     loop = asyncio.get_running_loop()
     start = loop.time()
     seen: dict[object, list[float]] = defaultdict(list)
@@ -19,16 +21,20 @@ async def test_each_host_is_checked_at_its_own_fixed_rate_from_a_random_offset(e
     scheduler = IcmpScheduler(engine, lambda key, r: seen[key].append(loop.time() - start) if r.received else None,
                               tick=0.01, rng=lambda: next(offsets))
     for i in range(200):
-        scheduler.add(i, f"127.2.0.{i + 1}", interval=0.2, timeout=0.5)
-    await asyncio.sleep(0.69)
+        scheduler.add(i, f"127.2.0.{i + 1}", interval=0.5, timeout=2.0)
+    await asyncio.sleep(1.6)
     await scheduler.aclose()
     assert len(seen) == 200
+    firsts: dict[float, list[float]] = defaultdict(list)
     for key, times in seen.items():
-        phase = [0.0, 0.25, 0.5, 0.75][key % 4] * 0.2
-        assert times[0] == pytest.approx(phase, abs=0.06), key
+        phase = [0.0, 0.25, 0.5, 0.75][key % 4] * 0.5
+        firsts[phase].append(times[0])
+        assert phase - 0.02 <= times[0] <= phase + 0.5, (key, times)  # first within its own interval
         assert 2 <= len(times) <= 4, (key, times)  # 3-4 normally; a stalled loop skips a slot
         gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-        assert all(0.12 <= g <= 0.45 for g in gaps), (key, gaps)
+        assert all(0.25 <= g <= 1.6 for g in gaps), (key, gaps)  # never twice a slot; skipped slots allowed
+    for phase, group in firsts.items():  # the phases really differ: each group's median sits on its phase
+        assert sorted(group)[len(group) // 2] == pytest.approx(phase, abs=0.1), (phase, sorted(group))
 
 
 async def test_a_check_longer_than_the_interval_skips_slots_and_removed_hosts_go_quiet(engine):

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ..config.model import load_config, parse_config
 from ..errors import ConfigError, ProbeError
@@ -27,8 +27,8 @@ from ..routeros.sim.simulator import RouterSimulator
 Step = tuple[float, str, Callable[[RouterSimulator], Any]]
 
 
-def story() -> list[Step]:
-    """(seconds after start, narration, action) — the demo's script."""
+def sessions_chapter() -> list[Step]:
+    """Hotspot and PPPoE customers come and go."""
     return [
         (2.0, "voucher 12345 logs in to the hotspot",
          lambda s: s.hotspot_login("12345", "10.5.50.23", "3C:22:FB:10:20:30")),
@@ -39,14 +39,31 @@ def story() -> list[Step]:
         (8.0, "voucher 12345 logs out after using the hotspot",
          lambda s: (s.hotspot_traffic("12345", bytes_in=1_250_000, bytes_out=48_300_000),
                     s.hotspot_logout("12345"))),
-        (10.0, "the router's API becomes unreachable (connections refused)",
-         lambda s: s.set_fault("refuse")),
-        (14.0, "…while it is away, Budi logs out and Sari logs in",
-         lambda s: (s.hotspot_logout("budi"), s.hotspot_login("sari", "10.5.50.31", "F0:9F:C2:01:02:03"))),
-        (17.0, "the router is reachable again", lambda s: s.clear_fault()),
         (21.0, "pelanggan-017 disconnects", lambda s: s.ppp_disconnect("pelanggan-017")),
-        (24.0, "end of the story", lambda s: None),
     ]
+
+
+def outage_chapter() -> list[Step]:
+    """The router's API goes away and comes back; what changed meanwhile is reported once."""
+    return [
+        (10.0, "the router's API becomes unreachable (connections refused); pantau keeps retrying "
+               "quietly — its technical warnings go to the log file, not to this screen",
+         lambda s: s.set_fault("refuse")),
+        (14.0, "…while it is away, Budi logs out and Sari logs in (pantau cannot see it yet)",
+         lambda s: (s.hotspot_logout("budi"), s.hotspot_login("sari", "10.5.50.31", "F0:9F:C2:01:02:03"))),
+        (17.0, "the router is reachable again: pantau reports what changed while it was away",
+         lambda s: s.clear_fault()),
+    ]
+
+
+def story() -> list[Step]:
+    """(seconds after start, narration, action) — the demo's script: its chapters merged in time order.
+
+    A chapter is a function returning steps; add one here (e.g. hosts going down and up through the
+    simulated router) and the story interleaves it by time. The last step ends the story."""
+    chapters = [sessions_chapter(), outage_chapter()]
+    steps = sorted((step for chapter in chapters for step in chapter), key=lambda step: step[0])
+    return steps + [(max(at for at, _, _ in steps) + 3.0, "end of the story", lambda s: None)]
 
 
 def demo_config(sim: RouterSimulator, state_dir: Path, *, with_host: bool,
@@ -74,6 +91,18 @@ def demo_config(sim: RouterSimulator, state_dir: Path, *, with_host: bool,
     return cfg
 
 
+def demo_log_path() -> Path:
+    """Where the demo's technical log goes: one file per user in the temp directory, kept afterwards."""
+    import os
+
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"pantau-demo-{uid}.log"
+
+
+def _open_log(path: Path) -> TextIO:
+    return open(path, "a", encoding="utf-8")  # noqa: SIM115 - the caller closes it
+
+
 def _raw_notifiers(path: Path) -> list[dict[str, Any]]:
     import os
 
@@ -88,7 +117,9 @@ async def run_demo(*, speed: float = 1.0, config_path: str | None = None, loop_f
     from ..engine import Engine
     from ..hosts.open_probe import open_probe
 
-    configure_logging("warning", "console", stream=sys.stderr)
+    log_path = demo_log_path()
+    log_file = _open_log(log_path)  # closed at the end of the demo
+    configure_logging("info", "json", stream=log_file)  # warnings in the outage are part of the story
     speed = max(speed, 0.1)
     sim = RouterSimulator(username="pantau", password=secrets.token_urlsafe(12), identity="RTRW-Net-Demo")
     await sim.start()
@@ -122,10 +153,12 @@ async def run_demo(*, speed: float = 1.0, config_path: str | None = None, loop_f
         except ConfigError as exc:
             print("pantau demo: invalid config:", *exc.problems, sep="\n  ", file=sys.stderr)
             await sim.stop()
+            log_file.close()
             return 2
         print(f"pantau demo — simulated router 'RTRW-Net-Demo' on 127.0.0.1:{sim.port}"
               f"{' and ICMP to 127.0.0.1' if with_host else ''}.\n"
-              "Already online before pantau starts (not announced): hotspot 'andi', PPPoE 'pelanggan-002'.\n",
+              "Already online before pantau starts (not announced): hotspot 'andi', PPPoE 'pelanggan-002'.\n"
+              f"pantau's own log (JSON lines): {log_path}\n",
               flush=True)
         engine = Engine(config)
         await engine.start()
@@ -148,6 +181,7 @@ async def run_demo(*, speed: float = 1.0, config_path: str | None = None, loop_f
         finally:
             await engine.stop(grace=2.0)
             await sim.stop()
+            log_file.close()
     print(f"pantau demo: {len(engine.emitted)} events. Configure real notifiers in monitor.yaml and run "
           "`pantau run -c monitor.yaml`.", flush=True)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
@@ -75,7 +76,9 @@ def summarize_config(config: Config) -> str:
                                         + (f" ({m.reason})" if m.reason else "") for m in s.maintenance])
     if s.reports:
         out += _section("reports", [f"{r.every} → {', '.join(r.notify)}" for r in s.reports])
-    out.append(f"state: {s.state.path}   log: {s.log.level}/{s.log.format}   timezone: {s.timezone}   "
+    exists = Path(s.state.path).is_file()  # only looked at: check never creates the database
+    out.append(f"state: {s.state.path} ({'exists' if exists else 'not created yet'})   "
+               f"log: {s.log.level}/{s.log.format}   timezone: {s.timezone}   "
                f"icmp: {s.icmp.engine}")
     out.append(f"notifier types: {', '.join(config.registry.names())}")
     return "\n".join(out)

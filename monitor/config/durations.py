@@ -8,17 +8,20 @@ import re
 #: The longest duration a config may give (10 years): beyond it a timer overflows or never fires.
 MAX_DURATION = 10 * 365 * 86400.0
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
-_CONFIG_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+_CONFIG_SPACE_UNIT = re.compile(r"(\d)\s+(ms|us|ns|w|d|h|m|s)(?![a-z])")
+_CONFIG_SPACE_PARTS = re.compile(r"(?<=[a-z])\s+(?=\d)")  # "1d 02:00:00", "1h 30m"
 _ROS_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|ns|w|d|h|m|s)")
 _ROS_CLOCK = re.compile(r"^(?:(\d+)d)?(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$")
 
 
 def parse_duration(value: object) -> float:
-    """Parse a config duration (``500ms``, ``10s``, ``5m``, ``1h``, ``2d``) into seconds.
+    """Parse a config duration into seconds. Every form RouterOS users write is accepted:
+    ``500ms``, ``10s``, ``1m30s``, ``1w2d3h4m5s``, ``00:01:00``, ``1d 02:00:00``, ``1d2h``
+    (spaces between a number and its unit are fine: ``10 s``). Plain numbers are seconds.
 
-    Plain numbers are taken as seconds. Raises ValueError with the offending text for anything
-    else, and for NaN, infinities, negatives and durations over ``MAX_DURATION`` (``.nan`` once
-    passed and left a host never checked).
+    Raises ValueError with the offending text for anything else, and for NaN, infinities,
+    negatives and durations over ``MAX_DURATION`` (``.nan`` once passed and left a host never
+    checked).
     """
     if isinstance(value, bool):
         raise ValueError(f"invalid duration {value!r}")
@@ -30,26 +33,33 @@ def parse_duration(value: object) -> float:
             raise ValueError(f"invalid duration {value!r}: negative")
         seconds = float(value)
     elif isinstance(value, str):
-        m = _CONFIG_RE.match(value)
-        if m:
-            seconds = float(m.group(1)) * _UNITS[m.group(2)]
+        text = _CONFIG_SPACE_UNIT.sub(r"\1\2", value.strip())
+        text = _CONFIG_SPACE_PARTS.sub("", text)
+        if text and " " not in text:
+            try:
+                seconds = parse_routeros_duration(text)
+            except ValueError:
+                seconds = None
     if seconds is None:
         raise ValueError(f"invalid duration {value!r}")
+    if not math.isfinite(seconds):
+        raise ValueError(f"invalid duration {value!r}: not a finite number")
     if seconds > MAX_DURATION:
         raise ValueError(f"duration {value!r} is too long (at most {MAX_DURATION / 86400:g}d)")
     return seconds
 
 
 def format_duration(seconds: float) -> str:
-    """Render seconds compactly, e.g. ``1h2m3s`` or ``450ms``."""
-    if seconds < 1:
-        return f"{round(seconds * 1000)}ms"
-    total = int(round(seconds))
+    """Render seconds in the shortest RouterOS-style form: ``1w2d``, ``1m30s``, ``1s500ms``, ``0s``.
+
+    ``parse_duration(format_duration(x)) == x`` to the millisecond."""
+    millis = int(round(seconds * 1000))
     parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if total >= size:
-            parts.append(f"{total // size}{unit}")
-            total %= size
+    for unit, size in (("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000),
+                       ("s", 1000), ("ms", 1)):
+        if millis >= size:
+            parts.append(f"{millis // size}{unit}")
+            millis %= size
     return "".join(parts) or "0s"
 
 

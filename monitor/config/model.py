@@ -212,6 +212,7 @@ def parse_config(data: Any, *, env: Mapping[str, str] | None = None, base_dir: P
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         problems.extend(_messages(exc))
+        problems.extend(_notifier_problems_alone(data, base_dir, registry))  # every error in one run
         raise ConfigError(problems) from None
 
     if registry is None:
@@ -228,6 +229,23 @@ def parse_config(data: Any, *, env: Mapping[str, str] | None = None, base_dir: P
         raise ConfigError(problems)
     settings = settings.model_copy(update={"notifiers": []})
     return Config(settings=settings, notifiers=notifiers, registry=registry, source=source, routes=routes)
+
+
+def _notifier_problems_alone(data: dict[str, Any], base_dir: Path | None, registry: Registry | None) -> list[str]:
+    """When the rest of the config is invalid, still validate the notifiers, so a user does not fix
+    the hosts only to learn about a notifier on the next run."""
+    try:
+        alone = Settings.model_validate({k: data[k] for k in ("notifiers", "timezone", "plugins_dir") if k in data})
+    except ValidationError:
+        return []  # the notifiers list itself (or the timezone) is broken: already reported above
+    problems: list[str] = []
+    if registry is None:
+        plugins = alone.plugins_dir
+        if plugins is not None and base_dir is not None and not Path(plugins).is_absolute():
+            plugins = str(base_dir / plugins)
+        registry = load_registry(plugins)
+    _validate_notifiers(alone, registry, problems, base_dir)
+    return problems
 
 
 def _route_variants(routes: list[RouteConfig], notifiers: list[NotifierConfig], problems: list[str],

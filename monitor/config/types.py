@@ -80,13 +80,15 @@ def _positive(value: float) -> float:
 
 
 _DURATION_SCHEMA = WithJsonSchema({"anyOf": [
-    {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$", "examples": ["500ms", "10s", "5m"]},
+    {"type": "string",
+     "pattern": r"^(?=\s*\d)\s*(\d+(\.\d+)?\s*(ms|us|ns|w|d|h|m|s)\s*)*(\d+:\d{2}:\d{2}(\.\d+)?)?\s*$",
+     "examples": ["500ms", "10s", "1m30s", "1d2h", "00:01:00", "1d 02:00:00"]},
     {"type": "number", "minimum": 0}]})
 _PERCENT_SCHEMA = WithJsonSchema({"anyOf": [
     {"type": "string", "pattern": r"^\s*\d+(\.\d+)?%$", "examples": ["50%"]},
     {"type": "number", "minimum": 0, "maximum": 1}]})
 
-#: Seconds, written in config as ``500ms``, ``10s``, ``5m``, ``1h``.
+#: Seconds, written in config as ``500ms``, ``10s``, ``1m30s``, ``1w2d``, ``00:01:00``, ``1d 02:00:00``.
 Duration = Annotated[float, BeforeValidator(_duration), _DURATION_SCHEMA]
 #: A strictly positive duration.
 PositiveDuration = Annotated[float, BeforeValidator(_duration), AfterValidator(_positive), _DURATION_SCHEMA]

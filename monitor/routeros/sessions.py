@@ -38,27 +38,30 @@ def session_key(spec: MenuSpec, row: dict[str, str]) -> str:
     return f"{row.get('.id', '')}|{row.get(spec.name_field, '')}|{row.get(spec.peer_field, '')}"
 
 
-def _int(text: str | None) -> int:
+def _int(text: str | None) -> int | None:
+    """A counter the router reported, or None when it did not (unknown is not zero)."""
     try:
-        return int(text or 0)
+        return int(text) if text else None
     except ValueError:
-        return 0
+        return None
 
 
-def _uptime(text: str | None) -> float:
+def _uptime(text: str | None) -> float | None:
     try:
-        return parse_routeros_duration(text) if text else 0.0
+        return parse_routeros_duration(text) if text else None
     except ValueError:
-        return 0.0
+        return None
 
 
 def make_record(spec: MenuSpec, row: dict[str, str], now: float,
                 previous: dict[str, Any] | None = None) -> dict[str, Any]:
     """The stored state of a session (JSON-able); ``started_at`` is kept from the first sighting."""
     uptime = _uptime(row.get("uptime"))
+    if uptime is None and previous is not None:
+        uptime = previous.get("uptime_s")  # a listen update without uptime: keep the last one seen
     record: dict[str, Any] = {"id": row.get(".id", ""), "address": row.get("address", ""),
                               "last_seen": now, "uptime_s": uptime,
-                              "started_at": previous["started_at"] if previous else now - uptime}
+                              "started_at": previous["started_at"] if previous else now - (uptime or 0.0)}
     if spec.watch == "hotspot":
         record.update(user=row.get("user", ""), mac=row.get("mac-address", ""), server=row.get("server", ""),
                       login_by=row.get("login-by", ""), bytes_in=_int(row.get("bytes-in")),
@@ -68,7 +71,8 @@ def make_record(spec: MenuSpec, row: dict[str, str], now: float,
                       caller_id=row.get("caller-id", ""))
     if previous:  # a listen update may carry fewer fields; keep what we knew
         for key, value in previous.items():
-            if key not in ("last_seen", "uptime_s") and record.get(key) in ("", 0) and value not in ("", 0):
+            if key not in ("last_seen", "uptime_s") and record.get(key) in ("", 0, None) \
+                    and value not in ("", 0, None):
                 record[key] = value
     return record
 
@@ -90,12 +94,17 @@ def login_data(spec: MenuSpec, record: dict[str, Any], subscriber: dict[str, str
 def logout_data(spec: MenuSpec, record: dict[str, Any], subscriber: dict[str, str] | None,
                 comment: str | None = None, *, reason: str, now: float) -> dict[str, Any]:
     """Logout payload. Seen live (``reason == "logout"``) the uptime runs to now; otherwise it is the
-    last uptime we saw, since we do not know when the session really ended."""
+    last uptime we saw, since we do not know when the session really ended. What the router never
+    reported (no uptime, no byte counters) is ``None`` — unknown is not zero."""
     data = login_data(spec, record, subscriber, comment)
     end = now if reason == "logout" else record["last_seen"]
-    data["uptime_s"] = int(max(record["uptime_s"], end - record["started_at"]))
+    seen = record.get("uptime_s")
+    uptime = max(seen or 0.0, end - record["started_at"])
+    live = reason == "logout"
+    data["uptime_s"] = None if uptime <= 0 or (seen is None and not live) else int(uptime)
     if spec.watch == "hotspot":
-        data["bytes_in"] = record["bytes_in"]
-        data["bytes_out"] = record["bytes_out"]
+        # not seen live, a 0 is only "nothing counted yet when we last looked": unknown, not zero
+        data["bytes_in"] = record.get("bytes_in") if live or record.get("bytes_in") else None
+        data["bytes_out"] = record.get("bytes_out") if live or record.get("bytes_out") else None
     data["reason"] = reason
     return data

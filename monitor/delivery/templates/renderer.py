@@ -147,7 +147,10 @@ class TemplateRenderer:
 
     def render(self, event: Event) -> str:
         """The message for one event. Raises jinja2 errors only from a broken custom template."""
-        return self._finish(self._template(event.type).template.render(self.context(event)))
+        text = self._finish(self._template(event.type).template.render(self.context(event)))
+        if event.data.get("test") is True:  # pantau test-notify: nobody may mistake it for a real alert
+            text = ("[TES] " if self.language == "id" else "[TEST] ") + text
+        return text
 
     def render_digest(self, events: list[Event]) -> str:
         """One summary message for many events ("12 pengguna login: …")."""

@@ -1,0 +1,145 @@
+"""``pantau check`` warnings: configs that are valid but do nothing, or cannot work as meant.
+
+Pure: takes a validated ``Config`` and returns lines like ``hosts[1].address: '10.0.0' is not a
+full IPv4 address``. Nothing here touches the network or the environment.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
+
+from ..events import EVENT_TYPES
+from .durations import format_duration
+from .model import Config
+
+DAY = 86400.0
+#: Fragments of the sample values people forget to replace (monitor.yaml's defaults, docs, tutorials).
+PLACEHOLDERS = ("change-me", "changeme", "replace-with", "replace_me", "your-token", "your_token", "123456:",
+                "xxxxxxxx", "<token>", "<password>")
+_DOTTED = re.compile(r"^[0-9.]+$")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$")
+
+
+def lint_config(config: Config) -> list[str]:
+    """Every warning for ``config``, each starting with the path it is about."""
+    s = config.settings
+    out: list[str] = []
+    if not s.hosts and not s.routers:
+        out.append("<root>: nothing is monitored (no hosts: and no routers:)")
+    out += _route_warnings(config)
+    for i, h in enumerate(config.hosts):
+        out += _address_warnings(f"hosts[{i}].address", h.address)
+        if h.interval > DAY:
+            out.append(f"hosts[{i}].interval: {format_duration(h.interval)} is over a day between checks")
+        if h.interval < h.timeout * h.count:
+            out.append(f"hosts[{i}].interval: {format_duration(h.interval)} is shorter than count × timeout "
+                       f"({h.count} × {format_duration(h.timeout)}): checks will overlap")
+    for i, r in enumerate(s.routers):
+        out += _address_warnings(f"routers[{i}].address", r.address)
+        for name in ("poll_interval", "resync_interval"):
+            if getattr(r, name) > DAY:
+                out.append(f"routers[{i}].{name}: {format_duration(getattr(r, name))} is over a day")
+    out += _placeholder_warnings(config)
+    return out
+
+
+def _route_warnings(config: Config) -> list[str]:
+    s = config.settings
+    out: list[str] = []
+    if not s.routes:
+        out.append("routes: no routes, so no event reaches any notifier")
+    used = {name for r in s.routes for name in r.notify}
+    for i, n in enumerate(_own_notifiers(config)):
+        if n.name not in used:
+            out.append(f"notifiers[{i}]: notifier {n.name!r} is used by no route")
+    if s.routes:
+        for event_type in _expected_event_types(config):
+            if not any(fnmatch.fnmatchcase(event_type, p) for r in s.routes for p in r.events):
+                out.append(f"routes: no route matches {event_type} events (they are dropped)")
+    return out
+
+
+def _own_notifiers(config: Config) -> list[Any]:
+    """The notifiers as written (not the per-route variants ``name@routes[i]``), in file order."""
+    return [n for n in config.notifiers if "@" not in n.name]
+
+
+def _expected_event_types(config: Config) -> list[str]:
+    """The event types this config's sources can produce."""
+    s = config.settings
+    prefixes = set()
+    if s.hosts:
+        prefixes.add("host.")
+    for r in s.routers:
+        prefixes.add("router.")
+        prefixes.update({"hotspot": "hotspot.", "ppp": "ppp."}[w] for w in r.watch)
+    return [t for t in EVENT_TYPES if any(t.startswith(p) for p in prefixes)]
+
+
+def _address_warnings(path: str, address: str) -> list[str]:
+    if _DOTTED.match(address):
+        try:
+            ip = ipaddress.IPv4Address(address)
+        except ValueError:
+            parts = address.split(".")
+            why = ("is not a full IPv4 address (four numbers)" if len(parts) != 4
+                   else "is not a valid IPv4 address (each number 0..255)")
+            return [f"{path}: {address!r} {why}"]
+        return _suspicious(path, ip)
+    try:
+        return _suspicious(path, ipaddress.IPv6Address(address.split("%")[0]))
+    except ValueError:
+        pass
+    if ":" in address:
+        return [f"{path}: {address!r} is not a valid IPv6 address"]
+    if not _HOSTNAME.match(address):
+        return [f"{path}: {address!r} is neither an IP address nor a valid host name"]
+    return []
+
+
+def _suspicious(path: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[str]:
+    if ip.is_unspecified:
+        return [f"{path}: {ip} is the unspecified address, not a host"]
+    if ip.is_multicast:
+        return [f"{path}: {ip} is a multicast address, not a host"]
+    if isinstance(ip, ipaddress.IPv4Address) and (ip == ipaddress.IPv4Address("255.255.255.255")
+                                                  or str(ip).endswith(".255")):
+        return [f"{path}: {ip} looks like a broadcast address"]
+    return []
+
+
+def _placeholder_warnings(config: Config) -> list[str]:
+    out = []
+    for path, value in _secrets(config):
+        lowered = value.lower()
+        if any(p in lowered for p in PLACEHOLDERS):  # the message never quotes the value, not even a part
+            out.append(f"{path}: still a sample value (like 'change-me' or '123456:replace-with…'); "
+                       "set the real secret")
+    return out
+
+
+def _secrets(config: Config) -> Iterator[tuple[str, str]]:
+    for i, n in enumerate(_own_notifiers(config)):
+        yield from _walk(n, f"notifiers[{i}]")
+    for i, r in enumerate(config.settings.routers):
+        yield from _walk(r, f"routers[{i}]")
+
+
+def _walk(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, SecretStr):
+        yield path, value.get_secret_value()
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _walk(getattr(value, name), f"{path}.{name}")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _walk(v, f"{path}.{k}")
+    elif isinstance(value, list | tuple):
+        for j, v in enumerate(value):
+            yield from _walk(v, f"{path}[{j}]")
