@@ -78,12 +78,12 @@ def test_good_addresses_are_quiet(tmp_path, capsys, address):
 
 
 def test_intervals_over_a_day_or_under_count_times_timeout(tmp_path, capsys):
-    cfg = {"hosts": [{"name": "slow", "address": "127.0.0.1", "interval": "99999999d"},
+    cfg = {"hosts": [{"name": "slow", "address": "127.0.0.1", "interval": "3d"},
                      {"name": "tight", "address": "127.0.0.2", "interval": "2s", "count": 3, "timeout": "1s"}],
            "notifiers": [CONSOLE], "routes": [ROUTE_ALL]}
     rc, warnings, _ = check(tmp_path, capsys, cfg)
     assert rc == 0
-    assert warnings == ["hosts[0].interval: 14285714w1d is over a day between checks",
+    assert warnings == ["hosts[0].interval: 3d is over a day between checks",
                         "hosts[1].interval: 2s is shorter than count × timeout (3 × 1s): checks will overlap"]
 
 
