@@ -349,3 +349,49 @@ def test_rate_limits_and_default_urls():
                                             phone_number_id="1", to=[NUMBER]), ctx)
     assert fonnte.rate_limit(NUMBER) == [(1, 5.0)] and fonnte.config.url == "https://api.fonnte.com"
     assert cloud.rate_limit(NUMBER) == [(10, 6.0)] and cloud.config.url == "https://graph.facebook.com/v21.0"
+
+
+# -- "200 + error body": every provider judges the body, not only the HTTP code -------------------
+
+@pytest.mark.parametrize("provider,reply,retryable,text", [
+    ("form", Reply(json={"status": False, "message": "Client is not ready"}), True, "not ready"),
+    ("form", Reply(json={"status": "error", "message": "The number is not registered"}), False, "not registered"),
+    ("waha", Reply(status=201, json={"error": "Session 'default' does not exist"}), False, "does not exist"),
+    ("waha", Reply(json={"exception": {"message": "Evaluation failed: t: t"}, "statusCode": 200}),
+     True, "Evaluation failed"),
+    ("waha", Reply(json={"status": False, "message": "rate limit, try again later"}), True, "rate limit"),
+    ("waha", Reply(json={}), False, "no message id"),
+    ("fonnte", Reply(json={"status": False, "reason": "target invalid"}), False, "target invalid"),
+    ("fonnte", Reply(text="<html>maintenance</html>"), True, "maintenance"),
+    ("cloud", Reply(json={"error": {"message": "(#131056) pair rate limit hit", "code": 131056}}), True, "131056"),
+    ("cloud", Reply(json={"error": {"message": "Recipient phone number not in allowed list", "code": 131030}}),
+     False, "131030"),
+    ("cloud", Reply(json={"messaging_product": "whatsapp"}), True, "unexpected reply"),
+])
+async def test_2xx_with_error_body_is_not_sent(http, provider, reply, retryable, text):
+    """A 2xx whose body says the message was refused (or does not say it was sent) is a failure for
+    every provider, never counted as sent; the body's reason decides whether a retry can help."""
+    async with PROVIDERS[provider][0]() as peer:
+        peer.queue(reply)
+        notifier = make(http, provider, peer.url)
+        with pytest.raises(NotifyError) as err:
+            await notifier.send(SAMPLES["host.down"], NUMBER)
+    assert text in str(err.value) and err.value.retryable is retryable
+    assert notifier.last_response["ok"] is False
+
+
+async def test_waha_lost_messages_scenario(http):
+    """The issue's run: 8 sends where WAHA answers 6 with 2xx error bodies: exactly 2 count as sent."""
+    async with waha_peer() as peer:
+        for _ in range(3):
+            peer.queue(Reply(status=201, json={"error": "Session status is not as expected: STARTING"}),
+                       Reply(status=200, json={"exception": {"message": "Evaluation failed"}}))
+        notifier = make(http, "waha", peer.url)
+        outcomes = []
+        for _ in range(8):
+            try:
+                await notifier.send(SAMPLES["host.down"], NUMBER)
+                outcomes.append("sent")
+            except NotifyError as exc:
+                outcomes.append("retry" if exc.retryable else "dead")
+    assert outcomes == ["retry"] * 6 + ["sent"] * 2

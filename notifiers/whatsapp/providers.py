@@ -115,7 +115,8 @@ class FormProvider(Provider):
 
 
 class WahaProvider(Provider):
-    """WAHA: ``POST {url}/api/sendText`` JSON ``{session, chatId, text}``, header ``X-Api-Key``."""
+    """WAHA: ``POST {url}/api/sendText`` JSON ``{session, chatId, text}``, header ``X-Api-Key``;
+    sent only when the reply carries the message's ``id`` and no ``error``/``exception``."""
 
     name = "WAHA"
 
@@ -128,13 +129,21 @@ class WahaProvider(Provider):
             headers["X-Api-Key"] = self.config.api_key.get_secret_value()
         payload = {"session": self.config.session, "chatId": self.address(recipient), "text": text}
         reply = await self._post(f"{self.config.url}/api/sendText", json=payload, headers=headers)
-        if 200 <= reply.status < 300:
-            data = reply.data if isinstance(reply.data, dict) else {}
-            message_id = data.get("id")
-            if isinstance(message_id, dict):
-                message_id = message_id.get("_serialized") or message_id.get("id")
+        data = reply.data if isinstance(reply.data, dict) else {}
+        message_id = data.get("id")
+        if isinstance(message_id, dict):
+            message_id = message_id.get("_serialized") or message_id.get("id")
+        refused = any(data.get(key) for key in ("error", "exception")) or data.get("status") is False
+        if 200 <= reply.status < 300 and message_id and not refused:
             return {"ok": True, "id": message_id}
-        reason = _error_text(reply, "message", "error")
+        reason = _error_text(reply, "message", "error", "exception")
+        if 200 <= reply.status < 300:
+            # WAHA (and proxies in front of it) sometimes answer 2xx with an error body: not sent.
+            if not refused:
+                # No message id and no error: it may or may not have gone out; retrying could
+                # send it twice, so the operator decides.
+                raise self._fail(f"reply has no message id: {reason}", retryable=False, status=reply.status)
+            raise self._fail(reason, retryable=retryable_reason(reason), status=reply.status)
         if reply.status in (401, 403):
             raise self._fail(f"HTTP {reply.status}: {reason} (check api_key)", retryable=False,
                              status=reply.status)
