@@ -79,7 +79,7 @@ class WhatsAppNotifier(BaseNotifier):
 
     def scrub(self, text: str) -> str:
         """Remove configured secrets from a peer's text before it reaches a message or log."""
-        for secret in (self.config.token, self.config.api_key):
+        for secret in (self.config.token, self.config.api_key, *self.config.headers.values()):
             value = secret.get_secret_value() if secret is not None else ""
             if value:
                 text = text.replace(value, "***")

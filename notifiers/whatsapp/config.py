@@ -28,6 +28,9 @@ class WhatsAppConfig(MessageConfig):
     json_body: bool = Field(False, alias="json")  # form: send JSON instead of form fields
     number_field: str = "number"  # form
     message_field: str = "message"  # form
+    group_path: str = "send-group-message"  # form: group endpoint, resolved against url
+    group_field: str = "id"  # form: the group id's field at the group endpoint
+    headers: dict[str, Secret] = {}  # form/waha/fonnte: extra headers, e.g. Authorization
     phone_number_id: str | None = None  # cloud
     template: str | None = None  # cloud: template used outside the 24-hour window
     template_language: str = "id"  # cloud

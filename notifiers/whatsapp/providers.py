@@ -8,10 +8,12 @@ outbox; providers only decide whether an error is worth retrying.
 from __future__ import annotations
 
 from typing import Any, Protocol
+from urllib.parse import urljoin
 
 import aiohttp
 
 from monitor.delivery.peer_http import Reply, request, snippet
+from monitor.delivery.phone import is_group_id
 from monitor.errors import NotifyError
 
 from .config import WhatsAppConfig
@@ -63,6 +65,10 @@ class Provider:
     async def send(self, recipient: str, text: str) -> dict[str, Any]:  # pragma: no cover
         raise NotImplementedError
 
+    def _headers(self, **own: str) -> dict[str, str]:
+        """Configured extra headers (e.g. a fork's ``Authorization``), then the provider's own."""
+        return {**{k: v.get_secret_value() for k, v in self.config.headers.items()}, **own}
+
     async def _post(self, url: str, **kwargs: Any) -> Reply:
         return await request(self.notifier.http, url, timeout=self.config.timeout, what=self.name, **kwargs)
 
@@ -93,14 +99,24 @@ def _error_text(reply: Reply, *keys: str) -> str:
 
 class FormProvider(Provider):
     """``POST {url}`` with ``number`` and ``message`` (form-encoded, or JSON with ``json: true``);
-    success only when the reply says ``status: true``."""
+    group ids (``…@g.us``) go to the group endpoint (``send-group-message``) as ``id``; success
+    only when the reply says ``status: true``."""
 
     name = "WhatsApp form gateway"
 
+    def group_url(self) -> str:
+        """The group endpoint: ``group_path`` resolved against ``url`` (``send-group-message``
+        next to ``…/send-message``; ``/x`` from the host's root; or a full URL)."""
+        return urljoin(self.config.url or "", self.config.group_path)
+
     async def send(self, recipient: str, text: str) -> dict[str, Any]:
-        fields = {self.config.number_field: self.address(recipient), self.config.message_field: text}
+        if is_group_id(recipient):
+            url, fields = self.group_url(), {self.config.group_field: recipient}
+        else:
+            url, fields = self.config.url or "", {self.config.number_field: self.address(recipient)}
+        fields[self.config.message_field] = text
         body = {"json": fields} if self.config.json_body else {"data": fields}
-        reply = await self._post(self.config.url or "", **body)
+        reply = await self._post(url, headers=self._headers(), **body)
         data = reply.data if isinstance(reply.data, dict) else None
         if 200 <= reply.status < 300 and data is not None and data.get("status") is True:
             return {"ok": True, "status": True, "reply": snippet(reply.text, 200)}
@@ -124,7 +140,7 @@ class WahaProvider(Provider):
         return recipient if recipient.endswith("@g.us") else f"{recipient}@c.us"
 
     async def send(self, recipient: str, text: str) -> dict[str, Any]:
-        headers = {}
+        headers = self._headers()
         if self.config.api_key is not None:
             headers["X-Api-Key"] = self.config.api_key.get_secret_value()
         payload = {"session": self.config.session, "chatId": self.address(recipient), "text": text}
@@ -161,7 +177,7 @@ class FonnteProvider(Provider):
 
     async def send(self, recipient: str, text: str) -> dict[str, Any]:
         token = self.config.token.get_secret_value() if self.config.token else ""
-        reply = await self._post(f"{self.config.url}/send", headers={"Authorization": token},
+        reply = await self._post(f"{self.config.url}/send", headers=self._headers(Authorization=token),
                                  data={"target": self.address(recipient), "message": text})
         data = reply.data if isinstance(reply.data, dict) else {}
         if 200 <= reply.status < 300 and data.get("status") is True:
