@@ -166,6 +166,9 @@ class Engine:
             from .web.server import WebServer
 
             self.web = WebServer(settings.http, health=self.supervisor.health)
+            for notifier in self.notifiers.values():  # e.g. the WhatsApp Cloud status webhook
+                if hasattr(notifier, "web_routes"):
+                    self.web.add_routes(notifier.web_routes(self.outbox))
             await self.web.start()  # routes are added before this: the app's router freezes here
         log.info("started", hosts=len(self.config.hosts), routers=len(settings.routers),
                  notifiers=len(self.notifiers), state=settings.state.path)

@@ -201,6 +201,18 @@ class Outbox:
         await self._resume()
         return n
 
+    async def reopen(self, event_id: str, notifier: str, recipient: str | None, *, error: str) -> bool:
+        """A sent message reported failed later (e.g. a Cloud API status): deliver it again now."""
+        done = await self._db(self._store.reopen_sent, event_id, notifier, recipient, error=error, now=self._clock())
+        if done:
+            self._wake(notifier, recipient)
+        return done
+
+    async def fail_sent(self, event_id: str, notifier: str, recipient: str | None, *, error: str) -> bool:
+        """A sent message reported failed later, for good: a dead letter with the peer's reason."""
+        return await self._db(self._store.reopen_sent, event_id, notifier, recipient, error=error,
+                              now=self._clock(), dead=True)
+
     async def list(self, status: str | None = None, notifier: str | None = None,
                    limit: int | None = None) -> list[Message]:
         """:meth:`OutboxStore.list` on the outbox's own database thread."""

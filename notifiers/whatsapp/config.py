@@ -35,6 +35,15 @@ class WhatsAppConfig(MessageConfig):
     template: str | None = None  # cloud: template used outside the 24-hour window
     template_language: str = "id"  # cloud
     template_with_text: bool = True  # cloud: pass the rendered message as the template's {{1}}
+    # cloud: auto = text, then the template when the reply says 131047; text = never a template;
+    # template = always the template (business-initiated alerts are outside the 24-hour window)
+    mode: Literal["auto", "text", "template"] = "auto"
+    # cloud: template parameters as Jinja expressions over the event (list = positional, mapping =
+    # named); unset = the whole message as {{1}}
+    template_params: list[str] | dict[str, str] | None = None
+    app_secret: Secret | None = None  # cloud: verifies the status webhook (X-Hub-Signature-256)
+    verify_token: Secret | None = None  # cloud: answers Meta's GET hub.challenge handshake
+    status_path: str | None = None  # cloud: the status webhook's path (default /whatsapp/<name>/status)
 
     @model_validator(mode="after")
     def _check(self) -> WhatsAppConfig:
@@ -49,6 +58,10 @@ class WhatsAppConfig(MessageConfig):
             raise ValueError(f"token is required for provider {self.provider}")
         if self.provider == "cloud" and not self.phone_number_id:
             raise ValueError("phone_number_id is required for provider cloud")
+        if self.provider == "cloud" and self.mode == "template" and not self.template:
+            raise ValueError("mode: template needs template (the approved template's name)")
+        if self.status_path is not None and not self.status_path.startswith("/"):
+            raise ValueError("status_path must start with /")
         for entry in self.to:
             if entry.strip().lower() == SUBSCRIBER:
                 continue

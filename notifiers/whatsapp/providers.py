@@ -16,6 +16,7 @@ from monitor.delivery.peer_http import Reply, request, snippet
 from monitor.delivery.phone import is_group_id
 from monitor.errors import NotifyError
 
+from .cloud_params import template_parameters
 from .config import WhatsAppConfig
 
 
@@ -31,6 +32,8 @@ class ProviderHost(Protocol):
     def log(self) -> Any: ...
 
     def scrub(self, text: str) -> str: ...
+
+    def render_param(self, source: str, context: dict[str, Any]) -> str: ...
 
 # Words in a gateway's refusal that mean "trying again later can help" / "it never will".
 _PERMANENT_WORDS = ("token", "target", "invalid", "not valid", "not registered", "unauthori", "not found",
@@ -194,23 +197,32 @@ class FonnteProvider(Provider):
 class CloudProvider(Provider):
     """Meta WhatsApp Cloud API: ``POST {url}/{phone_number_id}/messages`` with a Bearer token.
 
-    A text message to someone outside the 24-hour customer-service window fails with code 131047;
-    when ``template`` is configured the message is then sent as that template instead.
+    ``mode: text`` sends text; ``mode: template`` always the approved template; ``mode: auto``
+    sends text and, when the reply says 131047 and a template is configured, the template. A 200
+    only means "accepted": a later failure arrives on the status webhook (cloud_status.py), after
+    which ``send(..., as_template=True)`` is how the outbox's retry goes out.
     """
 
     name = "WhatsApp Cloud API"
 
-    async def send(self, recipient: str, text: str) -> dict[str, Any]:
+    async def send(self, recipient: str, text: str, *, context: dict[str, Any] | None = None,
+                   as_template: bool = False) -> dict[str, Any]:
+        if self.config.mode == "template" or (as_template and self.config.template):
+            reply = await self._call(self._template_payload(recipient, text, context))
+            error = self._graph_error(reply)
+            if error is None:
+                return self._ok(reply, via="template")
+            raise self._cloud_error(reply, error)
         payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": recipient,
                    "type": "text", "text": {"preview_url": False, "body": text}}
         reply = await self._call(payload)
         error = self._graph_error(reply)
         if error is None:
             return self._ok(reply, via="text")
-        if error.get("code") == REENGAGEMENT and self.config.template:
+        if error.get("code") == REENGAGEMENT and self.config.template and self.config.mode == "auto":
             self.notifier.log.info("whatsapp.cloud_template_fallback", recipient=recipient,
                                    template=self.config.template)
-            reply = await self._call(self._template_payload(recipient, text))
+            reply = await self._call(self._template_payload(recipient, text, context))
             error = self._graph_error(reply)
             if error is None:
                 return self._ok(reply, via="template")
@@ -221,13 +233,14 @@ class CloudProvider(Provider):
         return await self._post(f"{self.config.url}/{self.config.phone_number_id}/messages", json=payload,
                                 headers={"Authorization": f"Bearer {token}"})
 
-    def _template_payload(self, recipient: str, text: str) -> dict[str, Any]:
+    def _template_payload(self, recipient: str, text: str, context: dict[str, Any] | None) -> dict[str, Any]:
         template: dict[str, Any] = {"name": self.config.template,
                                     "language": {"code": self.config.template_language}}
-        if self.config.template_with_text:
-            # Template parameters may not contain newlines or tabs.
-            flat = " · ".join(line.strip() for line in text.splitlines() if line.strip())
-            template["components"] = [{"type": "body", "parameters": [{"type": "text", "text": flat}]}]
+        params = self.config.template_params
+        if params is not None or self.config.template_with_text:
+            render = self.notifier.render_param
+            template["components"] = [{"type": "body", "parameters": template_parameters(
+                params, render, text, context or {})}]
         return {"messaging_product": "whatsapp", "to": recipient, "type": "template", "template": template}
 
     @staticmethod
