@@ -153,6 +153,9 @@ class Engine:
             raise ConfigError(problems)
         self.outbox = Outbox(settings.state.path, self.notifiers, {n.name: n for n in self.config.notifiers})
         await self.outbox.start()
+        for name, notifier in self.notifiers.items():  # e.g. Alertmanager's re-posting of firing alerts
+            if callable(getattr(notifier, "run", None)):
+                self.supervisor.spawn(f"notifier:{name}", notifier.run)
 
         self.host_store = HostStateStore(settings.state.path)
         self._start_hosts()
