@@ -75,6 +75,7 @@ class AlertmanagerNotifier(BaseNotifier):
 
     async def run(self) -> None:
         """Re-post the firing alerts every ``repost_interval`` (supervised by the engine)."""
+        self.forget_unwatched()
         while True:
             await asyncio.sleep(self.config.repost_interval)
             await self.repost()
@@ -89,6 +90,25 @@ class AlertmanagerNotifier(BaseNotifier):
                     self.log.warning("alertmanager.repost_failed", error=str(exc), alerts=len(alerts))
                     return 0
         return len(alerts)
+
+    def forget_unwatched(self) -> int:
+        """Drop firing alerts for hosts/routers no longer configured (or a ``test-notify`` sample),
+        so they are not re-posted forever; Alertmanager resolves them after resolve_timeout."""
+        hosts = getattr(self.context.settings, "hosts", None)
+        routers = getattr(self.context.settings, "routers", None)
+        if hosts is None or routers is None:
+            return 0
+        watched = {("host", h.name) for h in hosts} | {("router", r.name) for r in routers}
+        dropped = 0
+        for alert in self.firing():
+            labels = alert["labels"]
+            kind = "host" if "host" in labels else "router"
+            if (kind, labels.get(kind)) not in watched:
+                self._db.execute("DELETE FROM alertmanager_firing WHERE notifier=? AND fingerprint=?",
+                                 (self.name, fingerprint(labels)))
+                self.log.info("alertmanager.forgotten", **{kind: labels.get(kind)}, reason="not watched")
+                dropped += 1
+        return dropped
 
     def firing(self) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT alert FROM alertmanager_firing WHERE notifier=? ORDER BY fingerprint",

@@ -293,9 +293,14 @@ async def test_session_events_are_not_alerts_and_repost_keeps_firing(tmp_path):
         assert posts[-1][0]["labels"] == {"alertname": "RouterDown", "router": "core", "site": "pusat"}
         await am.send(Event("router.up", down.source, {}))
         assert "endsAt" in posts[-1][0] and am.firing() == [] and await am.repost() == 0
+        # A firing alert for something no longer watched (a test-notify sample) is not re-posted forever.
+        await am.send(Event("host.down", Source("host", "server-kantor"), {}))
+        assert am.forget_unwatched() == 0 and len(am.firing()) == 1  # no settings.hosts: nothing known
+        am.context.settings = SimpleNamespace(state=settings.state, hosts=[], routers=[SimpleNamespace(name="core")])
+        assert am.forget_unwatched() == 1 and am.firing() == []
         await am.aclose()
     await runner.cleanup()
-    assert len(posts) == 3
+    assert len(posts) == 4
 
 
 @pytest.mark.parametrize("field,value,error", [
