@@ -192,3 +192,29 @@ async def _counts(r, **want) -> bool:
 
 async def _peer_count(r, n: int) -> bool:
     return len(r.peer.received) >= n
+
+
+async def test_engine_serves_the_status_webhook(tmp_path):
+    """Wired by the engine: with `http:` configured, the Cloud notifier's status webhook is on
+    pantau's own HTTP server (handshake answered, unsigned POST refused)."""
+    from monitor.config.model import parse_config
+    from monitor.engine import Engine
+
+    config = parse_config({
+        "notifiers": [{"name": "wa", "type": "whatsapp", "provider": "cloud", "url": "http://127.0.0.1:9",
+                       "token": "tok", "phone_number_id": "1", "to": [NUMBER], "template": "pantau_alert",
+                       "mode": "template", "app_secret": APP_SECRET, "verify_token": VERIFY}],
+        "routes": [{"events": ["host.*"], "notify": ["wa"]}], "http": {"listen": "127.0.0.1:0"},
+        "state": {"path": str(tmp_path / "s.db")}, "plugins_dir": None}, env={})
+    engine = Engine(config)
+    await engine.start()
+    try:
+        url = f"http://127.0.0.1:{engine.web.port}/whatsapp/wa/status"
+        async with aiohttp.ClientSession() as http:
+            params = {"hub.mode": "subscribe", "hub.verify_token": VERIFY, "hub.challenge": "77"}
+            async with http.get(url, params=params) as resp:
+                assert resp.status == 200 and await resp.text() == "77"
+            async with http.post(url, json=status_body("wamid.x", "failed", code=131047)) as resp:
+                assert resp.status == 401
+    finally:
+        await engine.stop()
