@@ -218,3 +218,34 @@ async def test_engine_serves_the_status_webhook(tmp_path):
                 assert resp.status == 401
     finally:
         await engine.stop()
+
+
+@pytest.mark.parametrize("field,value,error", [
+    ("mode", "sometimes", "notifiers[0].mode: Input should be 'auto', 'text' or 'template'"),
+    ("template_params", "{{ source.name }}", "notifiers[0].template_params.list[str]: Input should be a valid list"),
+    ("template_params", ["{{ source.name"], "notifiers[0].template_params: [0]: syntax error"),
+    ("app_secret", 12, "notifiers[0].app_secret: Input should be a valid string"),
+    ("verify_token", ["x"], "notifiers[0].verify_token: Input should be a valid string"),
+    ("status_path", "status", "notifiers[0]: status_path must start with /"),
+])
+def test_cloud_fields_bad_input_name_the_path(field, value, error):
+    """Through the config loader (what `pantau run/check` exit 2 with): the field's path is named."""
+    from monitor.config.model import parse_config
+    from monitor.errors import ConfigError
+
+    wa = {"name": "wa", "type": "whatsapp", "provider": "cloud", "token": "t", "phone_number_id": "1",
+          "to": [NUMBER], "template": "pantau_alert", field: value}
+    data = {"hosts": [{"name": "a", "address": "127.0.0.1"}], "notifiers": [wa],
+            "routes": [{"events": ["host.*"], "notify": ["wa"]}], "plugins_dir": None}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, env={})
+    assert any(p.startswith(error) for p in info.value.problems), info.value.problems
+
+
+async def test_template_param_that_fails_to_render_is_a_dead_letter(rig):
+    """A parameter expression that fails at render time (unknown filter) is permanent, not retried."""
+    r = await rig(mode="template", template="pantau_alert", template_params=["{{ source.name | nosuchfilter }}"])
+    await r.outbox.enqueue(SAMPLES["host.down"], ["wa"])
+    await wait_for(lambda: _counts(r, dead=1))
+    [row] = await r.outbox.list()
+    assert "template_params" in row.last_error and r.peer.received == []

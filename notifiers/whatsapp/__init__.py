@@ -14,7 +14,7 @@ import jinja2
 from monitor.delivery.notify import BaseNotifier, NotifierContext
 from monitor.delivery.phone import is_group_id, normalize_msisdn
 from monitor.delivery.templates.renderer import TemplateRenderer
-from monitor.errors import ConfigError, NotifyError
+from monitor.errors import NotifyError
 from monitor.events import Event
 
 from .cloud_status import CloudSentStore, CloudStatusWebhook
@@ -42,13 +42,6 @@ class WhatsAppNotifier(BaseNotifier):
     def validate(self, path_prefix: str = "") -> None:
         """Raise ConfigError naming ``{path_prefix}.templates.<key>`` for a broken template."""
         self.renderer.validate(path_prefix)
-        params = self.config.template_params or []
-        for key, source in (params.items() if isinstance(params, dict) else enumerate(params)):
-            try:
-                self.renderer.env.from_string(source)
-            except jinja2.TemplateSyntaxError as exc:
-                prefix = f"{path_prefix}." if path_prefix else ""
-                raise ConfigError([f"{prefix}template_params.{key}: syntax error: {exc.message}"]) from None
 
     def recipients(self, event: Event) -> list[str | None]:
         """Normalised recipients for this event; ``subscriber`` only when the event knows a phone."""
@@ -90,10 +83,14 @@ class WhatsAppNotifier(BaseNotifier):
 
     def render_param(self, source: str, context: dict[str, Any]) -> str:
         """One Cloud template parameter: a Jinja string over the event's template context."""
-        compiled = self._params.get(source)
-        if compiled is None:
-            compiled = self._params[source] = self.renderer.env.from_string(source)
-        return compiled.render(context)
+        try:
+            compiled = self._params.get(source)
+            if compiled is None:
+                compiled = self._params[source] = self.renderer.env.from_string(source)
+            return compiled.render(context)
+        except jinja2.TemplateError as exc:
+            self.log.error("notify.template_failed", template="template_params", error=str(exc))
+            raise NotifyError(f"template_params {source!r} failed: {exc}", retryable=False) from None
 
     @property
     def cloud_sent(self) -> CloudSentStore:

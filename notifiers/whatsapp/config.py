@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field, model_validator
+import jinja2
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from monitor.config.types import Secret
 from monitor.delivery.phone import is_group_id, normalize_msisdn
@@ -44,6 +45,17 @@ class WhatsAppConfig(MessageConfig):
     app_secret: Secret | None = None  # cloud: verifies the status webhook (X-Hub-Signature-256)
     verify_token: Secret | None = None  # cloud: answers Meta's GET hub.challenge handshake
     status_path: str | None = None  # cloud: the status webhook's path (default /whatsapp/<name>/status)
+
+    @field_validator("template_params")
+    @classmethod
+    def _params_compile(cls, params: list[str] | dict[str, str] | None) -> list[str] | dict[str, str] | None:
+        items = params.items() if isinstance(params, dict) else enumerate(params or [])
+        for key, source in items:
+            try:
+                jinja2.Environment().parse(source)
+            except jinja2.TemplateSyntaxError as exc:
+                raise ValueError(f"[{key}]: syntax error: {exc.message}") from None
+        return params
 
     @model_validator(mode="after")
     def _check(self) -> WhatsAppConfig:
