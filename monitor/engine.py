@@ -201,6 +201,9 @@ class Engine(ReloadMixin):
         self.history = HistoryService(self.config, route=self._route, sessions=self._session_counts)
         self.history.open()
         self.history.spawn(self.supervisor)
+        for name, notifier in self.notifiers.items():  # e.g. Alertmanager's re-posting of firing alerts
+            if callable(getattr(notifier, "run", None)):
+                self.supervisor.spawn(f"notifier:{name}", notifier.run)
 
         self.host_store = HostStateStore(state.path, submit=self.writer.submit)
         self._start_hosts()
@@ -211,6 +214,9 @@ class Engine(ReloadMixin):
             from .web.site import build_web
 
             self.web = build_web(self)  # every route (metrics, health, status page) is added here
+            for notifier in self.notifiers.values():  # e.g. the WhatsApp Cloud status webhook
+                if hasattr(notifier, "web_routes"):
+                    self.web.add_routes(notifier.web_routes(self.outbox))
             await self.web.start()  # the app's router freezes here
         self.ready = True
         log.info("started", hosts=len(self.config.hosts), routers=len(settings.routers),

@@ -1,7 +1,8 @@
 """Telegram Bot API notifier (``type: telegram``): sendMessage with HTML parse mode.
 
 Every interpolated value is HTML-escaped by the template renderer; messages longer than Telegram's
-4096 characters are split on line boundaries. Errors become NotifyError with Telegram's own
+4096 characters are split between lines, open tags closed at each cut and reopened in the next part
+(notifiers/telegram_split.py). Errors become NotifyError with Telegram's own
 ``description``; the bot token (part of the URL) never appears in a message or log line.
 """
 
@@ -22,9 +23,10 @@ from monitor.errors import NotifyError
 from monitor.events import Event
 from monitor.redaction import scrub
 
-__all__ = ["NOTIFIER", "TelegramConfig", "TelegramNotifier", "split_message"]
+from .telegram_split import MAX_LENGTH, split_message
 
-MAX_LENGTH = 4096
+__all__ = ["MAX_LENGTH", "NOTIFIER", "TelegramConfig", "TelegramNotifier", "split_message"]
+
 _CHANNEL = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,}$")
 _PROGRESS_KEEP = 256  # multi-part messages whose sent parts we remember (resume after a failed part)
 
@@ -159,52 +161,6 @@ class TelegramNotifier(BaseNotifier):
 
     def _scrub(self, text: str) -> str:
         return scrub(text, [self.config.token.get_secret_value(), self.config.api_url.get_secret_value()])
-
-
-def split_message(text: str, limit: int = MAX_LENGTH) -> list[str]:
-    """Split on line boundaries into parts of at most ``limit`` UTF-16 units (Telegram's measure).
-
-    A single line longer than ``limit`` is cut, never inside an HTML tag or entity.
-    """
-    if _units(text) <= limit:
-        return [text]
-    parts: list[str] = []
-    current: str | None = None
-    for line in text.split("\n"):
-        while _units(line) > limit:
-            if current is not None:
-                parts.append(current)
-                current = None
-            cut = _safe_cut(line, limit)
-            parts.append(line[:cut])
-            line = line[cut:]
-        if current is None:
-            current = line
-        elif _units(current) + 1 + _units(line) <= limit:
-            current += "\n" + line
-        else:
-            parts.append(current)
-            current = line
-    if current is not None:
-        parts.append(current)
-    return [p for p in parts if p.strip()] or [text[:limit]]
-
-
-def _units(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _safe_cut(line: str, limit: int) -> int:
-    cut = min(len(line), limit)
-    while cut > 1 and _units(line[:cut]) > limit:
-        cut -= 1
-    head = line[:cut]
-    for opener, closer in (("&", ";"), ("<", ">")):
-        pos = head.rfind(opener)
-        if pos > 0 and head.rfind(closer) < pos and cut - pos < 64:
-            cut = pos
-            head = line[:cut]
-    return cut
 
 
 NOTIFIER = TelegramNotifier

@@ -349,3 +349,132 @@ def test_rate_limits_and_default_urls():
                                             phone_number_id="1", to=[NUMBER]), ctx)
     assert fonnte.rate_limit(NUMBER) == [(1, 5.0)] and fonnte.config.url_text == "https://api.fonnte.com"
     assert cloud.rate_limit(NUMBER) == [(10, 6.0)] and cloud.config.url_text == "https://graph.facebook.com/v21.0"
+
+
+# -- "200 + error body": every provider judges the body, not only the HTTP code -------------------
+
+@pytest.mark.parametrize("provider,reply,retryable,text", [
+    ("form", Reply(json={"status": False, "message": "Client is not ready"}), True, "not ready"),
+    ("form", Reply(json={"status": "error", "message": "The number is not registered"}), False, "not registered"),
+    ("waha", Reply(status=201, json={"error": "Session 'default' does not exist"}), False, "does not exist"),
+    ("waha", Reply(json={"exception": {"message": "Evaluation failed: t: t"}, "statusCode": 200}),
+     True, "Evaluation failed"),
+    ("waha", Reply(json={"status": False, "message": "rate limit, try again later"}), True, "rate limit"),
+    ("waha", Reply(json={}), False, "no message id"),
+    ("fonnte", Reply(json={"status": False, "reason": "target invalid"}), False, "target invalid"),
+    ("fonnte", Reply(text="<html>maintenance</html>"), True, "maintenance"),
+    ("cloud", Reply(json={"error": {"message": "(#131056) pair rate limit hit", "code": 131056}}), True, "131056"),
+    ("cloud", Reply(json={"error": {"message": "Recipient phone number not in allowed list", "code": 131030}}),
+     False, "131030"),
+    ("cloud", Reply(json={"messaging_product": "whatsapp"}), True, "unexpected reply"),
+])
+async def test_2xx_with_error_body_is_not_sent(http, provider, reply, retryable, text):
+    """A 2xx whose body says the message was refused (or does not say it was sent) is a failure for
+    every provider, never counted as sent; the body's reason decides whether a retry can help."""
+    async with PROVIDERS[provider][0]() as peer:
+        peer.queue(reply)
+        notifier = make(http, provider, peer.url)
+        with pytest.raises(NotifyError) as err:
+            await notifier.send(SAMPLES["host.down"], NUMBER)
+    assert text in str(err.value) and err.value.retryable is retryable
+    assert notifier.last_response["ok"] is False
+
+
+async def test_waha_lost_messages_scenario(http):
+    """The issue's run: 8 sends where WAHA answers 6 with 2xx error bodies: exactly 2 count as sent."""
+    async with waha_peer() as peer:
+        for _ in range(3):
+            peer.queue(Reply(status=201, json={"error": "Session status is not as expected: STARTING"}),
+                       Reply(status=200, json={"exception": {"message": "Evaluation failed"}}))
+        notifier = make(http, "waha", peer.url)
+        outcomes = []
+        for _ in range(8):
+            try:
+                await notifier.send(SAMPLES["host.down"], NUMBER)
+                outcomes.append("sent")
+            except NotifyError as exc:
+                outcomes.append("retry" if exc.retryable else "dead")
+    assert outcomes == ["retry"] * 6 + ["sent"] * 2
+
+
+# -- form gateway: groups and headers ----------------------------------------------------------------
+
+GROUP = "120363025246125486@g.us"
+
+
+async def test_form_group_goes_to_group_endpoint_with_id(http):
+    """A …@g.us target goes to /send-group-message as `id` (sending it as `number` to /send-message
+    is what the gateway rejects with 422 'not registered'); numbers still go to /send-message."""
+    async with form_peer() as peer:
+        notifier = make(http, "form", peer.url, to=[GROUP, "0857-1234-5678"])
+        await notifier.send(SAMPLES["host.down"])
+        group, number = peer.received
+    assert group.path == "/send-group-message" and group.form["id"] == GROUP and "number" not in group.form
+    assert "HOST DOWN" in group.form["message"]
+    assert number.path == "/send-message" and number.form["number"] == NUMBER
+
+
+async def test_form_group_path_and_fields_configurable_and_prefix_kept(http):
+    """group_path resolves against url (a relative path keeps the gateway's prefix), group_field and
+    message_field rename the fields; json: true sends them as JSON."""
+    async with form_peer() as peer:
+        notifier = make(http, "form", f"{peer.url}/wa", json=True,
+                        group_path="kirim-grup", group_field="group", message_field="text")
+        await notifier.send(SAMPLES["host.down"], GROUP)
+        absolute = make(http, "form", f"{peer.url}/wa", group_path="/g/send")
+        await absolute.send(SAMPLES["host.down"], GROUP)
+        first, second = peer.received
+    assert first.path == "/wa/kirim-grup" and first.json["group"] == GROUP and "HOST DOWN" in first.json["text"]
+    assert second.path == "/g/send" and second.form["id"] == GROUP
+
+
+async def test_form_group_refusal_judged_from_body(http):
+    """The group endpoint's 200 + status: false is a failure too."""
+    async with form_peer() as peer:
+        peer.queue(Reply(json={"status": False, "message": "Group not found"}))
+        with pytest.raises(NotifyError) as err:
+            await make(http, "form", peer.url).send(SAMPLES["host.down"], GROUP)
+    assert "Group not found" in str(err.value) and not err.value.retryable
+
+
+@pytest.mark.parametrize("provider", ["form", "waha", "fonnte"])
+async def test_configured_headers_sent_and_scrubbed(http, provider):
+    """headers (secrets) go with every request, groups included, so keys need not sit in the URL;
+    an echoed header value never reaches an error or a log."""
+    secret = "Bearer gw-s3cr3t-abcdef"
+    async with PROVIDERS[provider][0]() as peer:
+        notifier = make(http, provider, peer.url, headers={"Authorization": secret, "X-Extra": "1"})
+        await notifier.send(SAMPLES["host.down"], NUMBER)
+        peer.queue(Reply(status=400, json={"status": False, "message": f"bad auth {secret}",
+                                           "reason": f"bad auth {secret}"}))
+        with capture_logs() as logs, pytest.raises(NotifyError) as err:
+            await notifier.send(SAMPLES["host.down"], NUMBER)
+        first = peer.received[0]
+    assert first.headers["X-Extra"] == "1"
+    # Fonnte's own Authorization (the token) wins over a configured one.
+    assert first.headers["Authorization"] == (TOKEN if provider == "fonnte" else secret)
+    assert secret not in str(err.value) and secret not in repr(logs)
+    if provider == "form":
+        async with form_peer() as peer:
+            await make(http, "form", peer.url, headers={"Authorization": secret}).send(SAMPLES["host.down"], GROUP)
+            assert peer.received[0].headers["Authorization"] == secret
+
+
+@pytest.mark.parametrize("field,value,error", [
+    ("headers", ["Authorization: x"], "notifiers[0].headers: Input should be a valid dictionary"),
+    ("headers", {"Authorization": 5}, "notifiers[0].headers.Authorization: Input should be a valid string"),
+    ("group_path", 7, "notifiers[0].group_path: Input should be a valid string"),
+    ("group_field", None, "notifiers[0].group_field: Input should be a valid string"),
+])
+def test_form_config_fields_bad_input(field, value, error):
+    """New form fields reject bad input naming the field's path (the CLI exits 2 on ConfigError)."""
+    from monitor.config.model import parse_config
+    from monitor.errors import ConfigError
+
+    wa = {"name": "wa", "type": "whatsapp", "provider": "form", "url": "http://127.0.0.1:9/send-message",
+          "to": [GROUP], field: value}
+    data = {"hosts": [{"name": "a", "address": "127.0.0.1"}], "notifiers": [wa],
+            "routes": [{"events": ["host.*"], "notify": ["wa"]}], "plugins_dir": None}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, env={})
+    assert any(p.startswith(error) for p in info.value.problems), info.value.problems

@@ -186,6 +186,17 @@ class OutboxStore:
                            "last_error=?, finished_at=? WHERE id=? AND status='pending'",
                            [(bump, error, now, i) for i in ids])
 
+    def reopen_sent(self, event_id: str, notifier: str, recipient: str | None, *, error: str,
+                    now: float, dead: bool = False) -> bool:
+        """A message the peer accepted and later reported failed (a late status): pending again and
+        due now, or (``dead``) a dead letter with ``error``. False when no sent row matches."""
+        status, finished = ("dead", now) if dead else ("pending", None)
+        with self._tx() as db:
+            return db.execute(
+                "UPDATE outbox_messages SET status=?, last_error=?, next_attempt_at=?, finished_at=? "
+                "WHERE event_id=? AND notifier=? AND recipient=? AND status='sent'",
+                (status, error, now, finished, event_id, notifier, _db_recipient(recipient))).rowcount > 0
+
     def retry_dead(self, notifier: str | None = None, *, now: float | None = None) -> int:
         """Requeue dead messages (all, or one notifier's): pending again, due now, and their
         ``max_age`` counts afresh from now. ``attempts`` and ``last_error`` are kept as history.

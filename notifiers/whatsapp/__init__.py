@@ -18,8 +18,9 @@ from monitor.errors import NotifyError
 from monitor.events import Event
 from monitor.redaction import scrub
 
+from .cloud_status import CloudSentStore, CloudStatusWebhook
 from .config import SUBSCRIBER, WhatsAppConfig
-from .providers import PROVIDERS, Provider
+from .providers import PROVIDERS, CloudProvider, Provider
 
 __all__ = ["NOTIFIER", "WhatsAppConfig", "WhatsAppNotifier"]
 
@@ -33,6 +34,9 @@ class WhatsAppNotifier(BaseNotifier):
             config, markup="text", base_dir=context.config_dir)
         self.provider: Provider = PROVIDERS[config.provider](config, self)
         self.last_response: dict[str, Any] | None = None
+        self._params: dict[str, Any] = {}
+        self._cloud_sent: CloudSentStore | None = None
+        self.status_webhook: CloudStatusWebhook | None = None
 
     # -- capabilities read by the engine and the outbox -------------------------------------------
 
@@ -68,7 +72,7 @@ class WhatsAppNotifier(BaseNotifier):
         """Send one event to ``recipient`` (or, when None, to every recipient in turn)."""
         text = self._render(lambda: self.renderer.render(event), event.type)
         for target in self._targets(recipient, self.recipients(event)):
-            await self._deliver(target, text)
+            await self._deliver(target, text, [event])
 
     async def send_digest(self, events: list[Event], recipient: str | None = None) -> None:
         text = self._render(lambda: self.renderer.render_digest(events), "digest")
@@ -76,12 +80,48 @@ class WhatsAppNotifier(BaseNotifier):
         for event in events:
             fallback += [r for r in self.recipients(event) if r not in fallback]
         for target in self._targets(recipient, fallback):
-            await self._deliver(target, text)
+            await self._deliver(target, text, events)
+
+    def render_param(self, source: str, context: dict[str, Any]) -> str:
+        """One Cloud template parameter: a Jinja string over the event's template context."""
+        try:
+            compiled = self._params.get(source)
+            if compiled is None:
+                compiled = self._params[source] = self.renderer.env.from_string(source)
+            return compiled.render(context)
+        except jinja2.TemplateError as exc:
+            self.log.error("notify.template_failed", template="template_params", error=str(exc))
+            raise NotifyError(f"template_params {source!r} failed: {exc}", retryable=False) from None
+
+    @property
+    def cloud_sent(self) -> CloudSentStore:
+        """Where Cloud message ids are recorded (the state database; in memory without one)."""
+        if self._cloud_sent is None:
+            state = getattr(self.context.settings, "state", None)
+            self._cloud_sent = CloudSentStore(getattr(state, "path", None) or ":memory:")
+        return self._cloud_sent
+
+    def web_routes(self, outbox: Any) -> list[Any]:
+        """The Cloud status webhook's routes (when ``app_secret`` is set), for pantau's HTTP server."""
+        if self.config.provider != "cloud" or self.config.app_secret is None:
+            return []
+        verify = self.config.verify_token.get_secret_value() if self.config.verify_token else None
+        hook = CloudStatusWebhook(notifier=self.name, path=self.config.status_path or f"/whatsapp/{self.name}/status",
+                                  app_secret=self.config.app_secret.get_secret_value(), verify_token=verify,
+                                  store=self.cloud_sent, outbox=outbox, has_template=bool(self.config.template))
+        self.status_webhook = hook
+        return hook.routes()
+
+    async def aclose(self) -> None:
+        if self._cloud_sent is not None:
+            self._cloud_sent.close()
+            self._cloud_sent = None
 
     def scrub(self, text: str) -> str:
         """Remove configured secrets from a peer's text before it reaches a message or log."""
-        return scrub(text, [s.get_secret_value() for s in (self.config.token, self.config.api_key, self.config.url)
-                            if s is not None])
+        return scrub(text, [s.get_secret_value() for s in (self.config.token, self.config.api_key, self.config.url,
+                                                           self.config.app_secret, self.config.verify_token,
+                                                           *self.config.headers.values()) if s is not None])
 
     # -- internals --------------------------------------------------------------------------------
 
@@ -95,8 +135,19 @@ class WhatsAppNotifier(BaseNotifier):
             raise NotifyError(f"WhatsApp: {recipient!r} is not a phone number or group id", retryable=False)
         return [number]
 
-    async def _deliver(self, recipient: str, text: str) -> None:
-        result = await self.provider.send(recipient, text)
+    async def _deliver(self, recipient: str, text: str, events: list[Event]) -> None:
+        if isinstance(self.provider, CloudProvider):
+            # A text send of this message that Meta later reported failed: now the template.
+            as_template = any(self.cloud_sent.text_failed(self.name, e.id, recipient) for e in events)
+            context = self._render(lambda: self.renderer.context(events[0]), "template_params")
+            context["count"] = len(events)
+            result = await self.provider.send(recipient, text, context=context, as_template=as_template)
+            for event in events:
+                if result.get("id"):
+                    self.cloud_sent.record(result["id"], notifier=self.name, event_id=event.id,
+                                           recipient=recipient, via=result.get("via", "text"))
+        else:
+            result = await self.provider.send(recipient, text)
         self.last_response = {**result, "to": self.provider.address(recipient)}
         self.log.debug("notify.sent", provider=self.config.provider, recipient=recipient, id=result.get("id"))
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field, model_validator
+import jinja2
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from monitor.config.types import HttpUrlSecret, Secret, SecretUrl
 from monitor.delivery.phone import is_group_id, normalize_msisdn
@@ -30,10 +31,33 @@ class WhatsAppConfig(MessageConfig):
     json_body: bool = Field(False, alias="json")  # form: send JSON instead of form fields
     number_field: str = "number"  # form
     message_field: str = "message"  # form
+    group_path: str = "send-group-message"  # form: group endpoint, resolved against url
+    group_field: str = "id"  # form: the group id's field at the group endpoint
+    headers: dict[str, Secret] = {}  # form/waha/fonnte: extra headers, e.g. Authorization
     phone_number_id: str | None = None  # cloud
     template: str | None = None  # cloud: template used outside the 24-hour window
     template_language: str = "id"  # cloud
     template_with_text: bool = True  # cloud: pass the rendered message as the template's {{1}}
+    # cloud: auto = text, then the template when the reply says 131047; text = never a template;
+    # template = always the template (business-initiated alerts are outside the 24-hour window)
+    mode: Literal["auto", "text", "template"] = "auto"
+    # cloud: template parameters as Jinja expressions over the event (list = positional, mapping =
+    # named); unset = the whole message as {{1}}
+    template_params: list[str] | dict[str, str] | None = None
+    app_secret: Secret | None = None  # cloud: verifies the status webhook (X-Hub-Signature-256)
+    verify_token: Secret | None = None  # cloud: answers Meta's GET hub.challenge handshake
+    status_path: str | None = None  # cloud: the status webhook's path (default /whatsapp/<name>/status)
+
+    @field_validator("template_params")
+    @classmethod
+    def _params_compile(cls, params: list[str] | dict[str, str] | None) -> list[str] | dict[str, str] | None:
+        items = params.items() if isinstance(params, dict) else enumerate(params or [])
+        for key, source in items:
+            try:
+                jinja2.Environment().parse(source)
+            except jinja2.TemplateSyntaxError as exc:
+                raise ValueError(f"[{key}]: syntax error: {exc.message}") from None
+        return params
 
     @property
     def url_text(self) -> str:
@@ -52,6 +76,10 @@ class WhatsAppConfig(MessageConfig):
             raise ValueError(f"token is required for provider {self.provider}")
         if self.provider == "cloud" and not self.phone_number_id:
             raise ValueError("phone_number_id is required for provider cloud")
+        if self.provider == "cloud" and self.mode == "template" and not self.template:
+            raise ValueError("mode: template needs template (the approved template's name)")
+        if self.status_path is not None and not self.status_path.startswith("/"):
+            raise ValueError("status_path must start with /")
         for entry in self.to:
             if entry.strip().lower() == SUBSCRIBER:
                 continue

@@ -8,12 +8,15 @@ outbox; providers only decide whether an error is worth retrying.
 from __future__ import annotations
 
 from typing import Any, Protocol
+from urllib.parse import urljoin
 
 import aiohttp
 
 from monitor.delivery.peer_http import Reply, request, snippet
+from monitor.delivery.phone import is_group_id
 from monitor.errors import NotifyError
 
+from .cloud_params import template_parameters
 from .config import WhatsAppConfig
 
 
@@ -29,6 +32,8 @@ class ProviderHost(Protocol):
     def log(self) -> Any: ...
 
     def scrub(self, text: str) -> str: ...
+
+    def render_param(self, source: str, context: dict[str, Any]) -> str: ...
 
 # Words in a gateway's refusal that mean "trying again later can help" / "it never will".
 _PERMANENT_WORDS = ("token", "target", "invalid", "not valid", "not registered", "unauthori", "not found",
@@ -63,6 +68,10 @@ class Provider:
     async def send(self, recipient: str, text: str) -> dict[str, Any]:  # pragma: no cover
         raise NotImplementedError
 
+    def _headers(self, **own: str) -> dict[str, str]:
+        """Configured extra headers (e.g. a fork's ``Authorization``), then the provider's own."""
+        return {**{k: v.get_secret_value() for k, v in self.config.headers.items()}, **own}
+
     async def _post(self, url: str, **kwargs: Any) -> Reply:
         return await request(self.notifier.http, url, timeout=self.config.timeout, what=self.name, **kwargs)
 
@@ -93,14 +102,24 @@ def _error_text(reply: Reply, *keys: str) -> str:
 
 class FormProvider(Provider):
     """``POST {url}`` with ``number`` and ``message`` (form-encoded, or JSON with ``json: true``);
-    success only when the reply says ``status: true``."""
+    group ids (``…@g.us``) go to the group endpoint (``send-group-message``) as ``id``; success
+    only when the reply says ``status: true``."""
 
     name = "WhatsApp form gateway"
 
+    def group_url(self) -> str:
+        """The group endpoint: ``group_path`` resolved against ``url`` (``send-group-message``
+        next to ``…/send-message``; ``/x`` from the host's root; or a full URL)."""
+        return urljoin(self.config.url_text, self.config.group_path)
+
     async def send(self, recipient: str, text: str) -> dict[str, Any]:
-        fields = {self.config.number_field: self.address(recipient), self.config.message_field: text}
+        if is_group_id(recipient):
+            url, fields = self.group_url(), {self.config.group_field: recipient}
+        else:
+            url, fields = self.config.url_text, {self.config.number_field: self.address(recipient)}
+        fields[self.config.message_field] = text
         body = {"json": fields} if self.config.json_body else {"data": fields}
-        reply = await self._post(self.config.url_text, **body)
+        reply = await self._post(url, headers=self._headers(), **body)
         data = reply.data if isinstance(reply.data, dict) else None
         if 200 <= reply.status < 300 and data is not None and data.get("status") is True:
             return {"ok": True, "status": True, "reply": self.notifier.scrub(snippet(reply.text, 200))}
@@ -115,7 +134,8 @@ class FormProvider(Provider):
 
 
 class WahaProvider(Provider):
-    """WAHA: ``POST {url}/api/sendText`` JSON ``{session, chatId, text}``, header ``X-Api-Key``."""
+    """WAHA: ``POST {url}/api/sendText`` JSON ``{session, chatId, text}``, header ``X-Api-Key``;
+    sent only when the reply carries the message's ``id`` and no ``error``/``exception``."""
 
     name = "WAHA"
 
@@ -123,18 +143,26 @@ class WahaProvider(Provider):
         return recipient if recipient.endswith("@g.us") else f"{recipient}@c.us"
 
     async def send(self, recipient: str, text: str) -> dict[str, Any]:
-        headers = {}
+        headers = self._headers()
         if self.config.api_key is not None:
             headers["X-Api-Key"] = self.config.api_key.get_secret_value()
         payload = {"session": self.config.session, "chatId": self.address(recipient), "text": text}
         reply = await self._post(f"{self.config.url_text}/api/sendText", json=payload, headers=headers)
-        if 200 <= reply.status < 300:
-            data = reply.data if isinstance(reply.data, dict) else {}
-            message_id = data.get("id")
-            if isinstance(message_id, dict):
-                message_id = message_id.get("_serialized") or message_id.get("id")
+        data = reply.data if isinstance(reply.data, dict) else {}
+        message_id = data.get("id")
+        if isinstance(message_id, dict):
+            message_id = message_id.get("_serialized") or message_id.get("id")
+        refused = any(data.get(key) for key in ("error", "exception")) or data.get("status") is False
+        if 200 <= reply.status < 300 and message_id and not refused:
             return {"ok": True, "id": message_id}
-        reason = _error_text(reply, "message", "error")
+        reason = _error_text(reply, "message", "error", "exception")
+        if 200 <= reply.status < 300:
+            # WAHA (and proxies in front of it) sometimes answer 2xx with an error body: not sent.
+            if not refused:
+                # No message id and no error: it may or may not have gone out; retrying could
+                # send it twice, so the operator decides.
+                raise self._fail(f"reply has no message id: {reason}", retryable=False, status=reply.status)
+            raise self._fail(reason, retryable=retryable_reason(reason), status=reply.status)
         if reply.status in (401, 403):
             raise self._fail(f"HTTP {reply.status}: {reason} (check api_key)", retryable=False,
                              status=reply.status)
@@ -152,7 +180,7 @@ class FonnteProvider(Provider):
 
     async def send(self, recipient: str, text: str) -> dict[str, Any]:
         token = self.config.token.get_secret_value() if self.config.token else ""
-        reply = await self._post(f"{self.config.url_text}/send", headers={"Authorization": token},
+        reply = await self._post(f"{self.config.url_text}/send", headers=self._headers(Authorization=token),
                                  data={"target": self.address(recipient), "message": text})
         data = reply.data if isinstance(reply.data, dict) else {}
         if 200 <= reply.status < 300 and data.get("status") is True:
@@ -169,23 +197,32 @@ class FonnteProvider(Provider):
 class CloudProvider(Provider):
     """Meta WhatsApp Cloud API: ``POST {url}/{phone_number_id}/messages`` with a Bearer token.
 
-    A text message to someone outside the 24-hour customer-service window fails with code 131047;
-    when ``template`` is configured the message is then sent as that template instead.
+    ``mode: text`` sends text; ``mode: template`` always the approved template; ``mode: auto``
+    sends text and, when the reply says 131047 and a template is configured, the template. A 200
+    only means "accepted": a later failure arrives on the status webhook (cloud_status.py), after
+    which ``send(..., as_template=True)`` is how the outbox's retry goes out.
     """
 
     name = "WhatsApp Cloud API"
 
-    async def send(self, recipient: str, text: str) -> dict[str, Any]:
+    async def send(self, recipient: str, text: str, *, context: dict[str, Any] | None = None,
+                   as_template: bool = False) -> dict[str, Any]:
+        if self.config.mode == "template" or (as_template and self.config.template):
+            reply = await self._call(self._template_payload(recipient, text, context))
+            error = self._graph_error(reply)
+            if error is None:
+                return self._ok(reply, via="template")
+            raise self._cloud_error(reply, error)
         payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": recipient,
                    "type": "text", "text": {"preview_url": False, "body": text}}
         reply = await self._call(payload)
         error = self._graph_error(reply)
         if error is None:
             return self._ok(reply, via="text")
-        if error.get("code") == REENGAGEMENT and self.config.template:
+        if error.get("code") == REENGAGEMENT and self.config.template and self.config.mode == "auto":
             self.notifier.log.info("whatsapp.cloud_template_fallback", recipient=recipient,
                                    template=self.config.template)
-            reply = await self._call(self._template_payload(recipient, text))
+            reply = await self._call(self._template_payload(recipient, text, context))
             error = self._graph_error(reply)
             if error is None:
                 return self._ok(reply, via="template")
@@ -196,13 +233,14 @@ class CloudProvider(Provider):
         return await self._post(f"{self.config.url_text}/{self.config.phone_number_id}/messages", json=payload,
                                 headers={"Authorization": f"Bearer {token}"})
 
-    def _template_payload(self, recipient: str, text: str) -> dict[str, Any]:
+    def _template_payload(self, recipient: str, text: str, context: dict[str, Any] | None) -> dict[str, Any]:
         template: dict[str, Any] = {"name": self.config.template,
                                     "language": {"code": self.config.template_language}}
-        if self.config.template_with_text:
-            # Template parameters may not contain newlines or tabs.
-            flat = " · ".join(line.strip() for line in text.splitlines() if line.strip())
-            template["components"] = [{"type": "body", "parameters": [{"type": "text", "text": flat}]}]
+        params = self.config.template_params
+        if params is not None or self.config.template_with_text:
+            render = self.notifier.render_param
+            template["components"] = [{"type": "body", "parameters": template_parameters(
+                params, render, text, context or {})}]
         return {"messaging_product": "whatsapp", "to": recipient, "type": "template", "template": template}
 
     @staticmethod
