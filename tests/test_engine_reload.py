@@ -57,7 +57,7 @@ async def test_changed_host_notifier_and_router_keep_state_and_move_on(tmp_path)
             await engine.start()
             try:
                 sim.hotspot_login("s1", "10.5.50.2", "AA:BB:CC:00:00:02")  # before the baseline: silent
-                await wait_until(lambda: engine._monitors["cpe"].detector.state is State.UP)
+                await wait_until(lambda: engine.monitors["cpe"].detector.state is State.UP)
                 probe.down.add("127.0.0.9")
                 await wait_until(lambda: ("host.down", "cpe") in types(old_hook))
                 sim.hotspot_login("s2", "10.5.50.3", "AA:BB:CC:00:00:03")
@@ -65,7 +65,7 @@ async def test_changed_host_notifier_and_router_keep_state_and_move_on(tmp_path)
 
                 plan = await engine.reload(cfg(tmp_path, new_hook.url, sim.port, interval="60ms", poll="120ms"))
                 assert (plan.hosts.changed, plan.notifiers.changed, plan.routers.changed) == (["cpe"], ["hook"], ["core"])
-                assert engine._monitors["cpe"].detector.state is State.DOWN  # kept: no second host.down
+                assert engine.monitors["cpe"].detector.state is State.DOWN  # kept: no second host.down
                 sim.hotspot_login("s3", "10.5.50.4", "AA:BB:CC:00:00:04")
                 await wait_until(lambda: ("hotspot.login", "s3") in types(new_hook))
                 probe.down.clear()

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import itertools
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import aiohttp
@@ -126,7 +127,7 @@ async def test_failed_status_without_template_is_dead_letter_with_reason(rig, ca
     assert await post_status(r.http, r.hook, status_body("wamid.HBgN000001", "failed", code=131047)) == 200
     await wait_for(lambda: _counts(r, dead=1))
     assert len(r.peer.received) == 1
-    outbox_command(SimpleNamespace(settings=r.settings), "list")
+    outbox_command(Path(r.settings.state.path), "list")
     printed = capsys.readouterr().out
     assert "dead" in printed and "131047 Re-engagement message" in printed and "24 hours" in printed
 

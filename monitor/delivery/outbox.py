@@ -211,18 +211,6 @@ class Outbox(OutboxQueries):
             self._wake(name, recipient)
         return added
 
-    async def reopen(self, event_id: str, notifier: str, recipient: str | None, *, error: str) -> bool:
-        """A sent message reported failed later (e.g. a Cloud API status): deliver it again now."""
-        done = await self._db(self._store.reopen_sent, event_id, notifier, recipient, error=error, now=self._clock())
-        if done:
-            self._wake(notifier, recipient)
-        return done
-
-    async def fail_sent(self, event_id: str, notifier: str, recipient: str | None, *, error: str) -> bool:
-        """A sent message reported failed later, for good: a dead letter with the peer's reason."""
-        return await self._db(self._store.reopen_sent, event_id, notifier, recipient, error=error,
-                              now=self._clock(), dead=True)
-
     # -- internals -----------------------------------------------------------------------------
 
     async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
