@@ -74,6 +74,7 @@ class Engine:
         self.emitted: list[Event] = []  # the last few events, for `pantau demo` and tests
         self._own_probe = probe is None
         self.scheduler: IcmpScheduler | None = None
+        self.pingers: dict[str, Any] = {}  # router name → RouterPinger for hosts[].via
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
         self._emitting = asyncio.Lock()
 
@@ -86,6 +87,10 @@ class Engine:
         for host in self.config.hosts:
             saved = persisted.get(host.name)
             initial = (saved[0], saved[1]) if saved and saved[2] == host.address else None
+            if host.via is not None:  # pinged from a router: a task per host, sharing the router's pinger
+                mon = HostMonitor(host, self._via_probe(host), self.emit, store=self.host_store, initial=initial)
+                self.supervisor.spawn(f"host:{host.name}", mon.run)
+                continue
             monitors[host.name] = HostMonitor(host, self.probe, self.emit, store=self.host_store, initial=initial)
         if not monitors:
             return
@@ -104,6 +109,14 @@ class Engine:
         else:
             for name, mon in monitors.items():
                 self.supervisor.spawn(f"host:{name}", mon.run)
+
+    def _via_probe(self, host: Any) -> Probe:
+        from .routeros.via import RouterPinger, SizedProbe
+
+        if host.via not in self.pingers:
+            router = next(r for r in self.config.settings.routers if r.name == host.via)
+            self.pingers[host.via] = RouterPinger(router)
+        return SizedProbe(self.pingers[host.via], host.size)
 
     async def _emitter(self) -> None:
         """Emit scheduler-detected events one at a time, in detection order, then persist states."""
@@ -130,13 +143,15 @@ class Engine:
                  notify=names, **_log_keys(event))
         self.emitted.append(event)
         del self.emitted[:-1000]
+        if event.type == "router.up" and event.source.name in self.pingers:
+            self.pingers[event.source.name].router_back()  # via: hosts resume now, not after the backoff
         if names and self.outbox is not None:
             await self.outbox.enqueue(event, names)
 
     async def start(self) -> None:
         settings = self.config.settings
         register_secrets(secret_values(self.config))
-        if self.probe is None and self.config.hosts:
+        if self.probe is None and any(h.via is None for h in self.config.hosts):
             self.probe = await open_probe(settings.icmp)
         self.http = aiohttp.ClientSession()
         problems = []
@@ -192,6 +207,9 @@ class Engine:
             await self.http.close()
         if self.probe is not None and self._own_probe:
             await self.probe.aclose()
+        for pinger in self.pingers.values():
+            with contextlib.suppress(Exception):
+                await pinger.aclose()
         for store in (self.host_store, self.session_store):
             if store is not None:
                 with contextlib.suppress(Exception):

@@ -77,6 +77,8 @@ class RouterConfig(BaseModel):
     timeout: PositiveDuration = 10.0
     labels: dict[str, str] = Field(default_factory=dict)
     subscriber: SubscriberConfig = Field(default_factory=SubscriberConfig)
+    # hosts[].via: at most this many /ping commands run on the router at once (its CPU is small)
+    ping_concurrency: int = Field(default=4, ge=1, le=64)
 
     @field_validator("tls", mode="before")
     @classmethod

@@ -77,6 +77,7 @@ class RouterSimulator:
         self._server: asyncio.base_events.Server | None = None
         self._conns: set[_Conn] = set()
         self._tasks: set[asyncio.Task] = set()
+        self._handlers: set[asyncio.Task] = set()  # one per accepted connection
         self._booted = time.monotonic()
         self.pings = PingTargets()  # which addresses answer this router's /ping
         self.resource: dict[str, str] = {}  # overrides of /system/resource (cpu-load, free-memory...)
@@ -95,6 +96,9 @@ class RouterSimulator:
     async def stop(self) -> None:
         await self._stop_listening()
         self.drop_connections()
+        handlers = [t for t in self._handlers if not t.done()]
+        if handlers:  # let each connection's handler see its closed socket and end (no cancelled leftovers)
+            await asyncio.wait(handlers, timeout=1.0)
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -251,6 +255,10 @@ class RouterSimulator:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections_accepted += 1
+        handler = asyncio.current_task()
+        if handler is not None:
+            self._handlers.add(handler)
+            handler.add_done_callback(self._handlers.discard)
         if self.fault in ("drop", "refuse"):
             writer.close()
             return
