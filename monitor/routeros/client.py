@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import re
 import ssl
@@ -19,6 +20,11 @@ from ..errors import RouterError, RouterTrap
 from .wire import WireError, encode_sentence, read_sentence, sentence_to_reply
 
 _CLOSED = object()
+
+#: The RouterOS versions pantau is built and tested for (see docs/routeros.md).
+SUPPORTED_FROM = (6, 40)
+SUPPORTED_BELOW = (8, 0)
+_VERSION = re.compile(r"^(\d+)\.(\d+)")
 _CATEGORY = re.compile(r"\((\d+)\)\s*$")
 
 
@@ -32,12 +38,16 @@ class RouterClient:
         self._tags = itertools.count(1)
         self._queues: dict[str, asyncio.Queue] = {}
         self._error: RouterError | None = None
+        self.login_method = "password"  # or "challenge" (pre-6.43)
+        self.resource_row: dict[str, str] = {}  # /system/resource at connect: version, uptime, board-name
         self._reader_task = asyncio.create_task(self._read_loop())
 
     @classmethod
     async def connect(cls, host: str, port: int, username: str, password: str, *,
-                      ssl_context: ssl.SSLContext | None = None, timeout: float = 10.0) -> RouterClient:
-        """Open a connection and log in (post-6.43 plain login). Raises RouterError on any failure."""
+                      ssl_context: ssl.SSLContext | None = None, timeout: float = 10.0,
+                      check_version: bool = True) -> RouterClient:
+        """Open a connection, log in (either way) and check the RouterOS version. Raises RouterError
+        on any failure (kind ``login`` for a refused login, ``version`` for an unsupported router)."""
         try:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
             # arrives as the inner call completes, and a watcher would then never stop.
@@ -54,14 +64,44 @@ class RouterClient:
             raise RouterError(f"cannot connect to {host}:{port}: {exc.strerror or exc}", kind="refused") from None
         client = cls(reader, writer, timeout=timeout)
         try:
-            await client.command("/login", {"name": username, "password": password})
-        except RouterTrap as exc:
-            await client.close()
-            raise RouterError(f"login as {username!r} failed: {exc}", kind="login") from None
+            await client._login(username, password)
+            if check_version:
+                await client._check_version()
         except BaseException:
             await client.close()
             raise
         return client
+
+    async def _login(self, username: str, password: str) -> None:
+        """Post-6.43 login first; a router that answers with a ``=ret=`` challenge (before 6.43) gets
+        the MD5 challenge response instead (as go-routeros, node-routeros and MKTXP do)."""
+        try:
+            rows = await self.command("/login", {"name": username, "password": password})
+            challenge = rows[-1].get("ret") if rows else None
+            if challenge:
+                self.login_method = "challenge"
+                try:
+                    raw = bytes.fromhex(challenge)
+                except ValueError:
+                    raise RouterError(f"login as {username!r} failed: the router sent a malformed "
+                                      f"challenge", kind="login") from None
+                digest = hashlib.md5(b"\x00" + password.encode("utf-8") + raw).hexdigest()
+                await self.command("/login", {"name": username, "response": "00" + digest})
+        except RouterTrap as exc:
+            raise RouterError(f"login as {username!r} failed: {exc}", kind="login") from None
+
+    async def _check_version(self) -> None:
+        """Read ``/system/resource`` once: the version decides what pantau may expect, and a router
+        outside the supported range is refused with a clear reason instead of odd errors later."""
+        try:
+            rows = await self.print("/system/resource", proplist=["version", "uptime", "board-name"])
+        except RouterTrap:
+            return  # no permission to read it: version unknown, carry on
+        self.resource_row = rows[0] if rows else {}
+        version = self.resource_row.get("version", "")
+        problem = version_problem(version)
+        if problem:
+            raise RouterError(problem, kind="version")
 
     # -- low level -------------------------------------------------------------------------------
 
@@ -196,6 +236,20 @@ class RouterClient:
                 await self._writer.wait_closed()
         with contextlib.suppress(BaseException):
             await self._reader_task
+
+
+def version_problem(version: str) -> str | None:
+    """Why pantau refuses a router of this version ("too old"/"too new"), or None when supported."""
+    m = _VERSION.match(version.strip())
+    if not m:
+        return None  # unknown format: do not lock anybody out over a string
+    found = (int(m.group(1)), int(m.group(2)))
+    supported = f"pantau supports RouterOS {SUPPORTED_FROM[0]}.{SUPPORTED_FROM[1]} to {SUPPORTED_BELOW[0] - 1}.x"
+    if found < SUPPORTED_FROM:
+        return f"router too old: RouterOS {version.strip()}; {supported}"
+    if found >= SUPPORTED_BELOW:
+        return f"router too new: RouterOS {version.strip()}; {supported}"
+    return None
 
 
 def _trap(cmd: str, data: dict[str, str]) -> RouterTrap:

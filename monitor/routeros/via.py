@@ -22,6 +22,7 @@ import structlog
 
 from ..errors import RouterError
 from ..hosts.probe import CheckResult
+from .backoff import BACKOFF_CAP, ConnectGate
 from .client import RouterClient
 from .config import RouterConfig
 from .ping import router_ping
@@ -29,7 +30,6 @@ from .ping import router_ping
 log = structlog.get_logger("pantau.routeros.via")
 
 BACKOFF_FIRST = 1.0
-BACKOFF_CAP = 300.0
 
 
 class RouterPinger:
@@ -42,38 +42,31 @@ class RouterPinger:
         self._limit = asyncio.Semaphore(router.ping_concurrency)
         self._client: RouterClient | None = None
         self._connecting = asyncio.Lock()
-        self._failures = 0
-        self._retry_at = 0.0
-        self._last_error: RouterError | None = None
+        self._gate = ConnectGate(first=BACKOFF_FIRST, cap=BACKOFF_CAP, clock=clock)
         self._log = log.bind(router=router.name)
 
     async def _connected(self) -> RouterClient:
         async with self._connecting:
             if self._client is not None and not self._client.closed:
                 return self._client
-            if self._last_error is not None and self._clock() < self._retry_at:
-                raise self._last_error  # backing off: this check is skipped without touching the router
+            self._gate.check()  # backing off: this check is skipped without touching the router
             c = self.router
             try:
                 self._client = await RouterClient.connect(c.address, int(c.port or 8728), c.username,
                                                           c.password.get_secret_value(),
                                                           ssl_context=c.ssl_context(), timeout=c.timeout)
             except RouterError as exc:
-                self._failures += 1
-                delay = min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** (self._failures - 1))
-                self._retry_at = self._clock() + delay
-                if self._last_error is None or self._last_error.kind != exc.kind:
+                delay, first = self._gate.failed(exc) or (0.0, False)
+                if first:
                     self._log.warning("via.router_unreachable", error=str(exc), kind=exc.kind, retry_in_s=delay)
-                self._last_error = exc
                 raise
-            if self._last_error is not None:
-                self._log.info("via.router_reachable", failures=self._failures)
-            self._failures, self._last_error = 0, None
+            if self._gate.succeeded():
+                self._log.info("via.router_reachable")
             return self._client
 
     def router_back(self) -> None:
         """The router watcher saw the router come back: the next check connects at once."""
-        self._retry_at = 0.0
+        self._gate.reopen()
 
     async def check(self, address: str, *, count: int, timeout: float, interval: float,
                     size: int | None = None) -> CheckResult:
@@ -102,7 +95,7 @@ class SizedProbe:
 
     def router_back(self) -> None:
         """The router watcher saw the router come back: the next check connects at once."""
-        self._retry_at = 0.0
+        self._gate.reopen()
 
     async def check(self, address: str, *, count: int, timeout: float, interval: float) -> CheckResult:
         return await self.pinger.check(address, count=count, timeout=timeout, interval=interval, size=self.size)

@@ -30,6 +30,7 @@ import structlog
 
 from ..errors import RouterError, RouterTrap
 from ..events import Event, Source
+from .backoff import ConnectGate
 from .client import RouterClient
 from .config import RouterConfig
 from .sessions import SPECS, MenuSpec, login_data, logout_data, make_record, session_key
@@ -66,6 +67,7 @@ class RouterWatcher:
         self._down_since: float | None = None
         self._reachable = asyncio.Event()
         self._control: RouterClient | None = None
+        self._gate = ConnectGate(first=config.poll_interval, kinds=("login", "version"), clock=clock)
         self._log = log.bind(router=config.name)
         for spec in self._specs:
             saved = store.load(config.name, spec.path) if store else None
@@ -100,10 +102,23 @@ class RouterWatcher:
     # -- connections -----------------------------------------------------------------------------
 
     async def _connect(self) -> RouterClient:
+        """Connect and log in. A refused login or an unsupported version closes the shared gate:
+        every connection of this router waits (poll_interval doubling to 5 min) instead of retrying
+        the password every poll; the failure is logged once per streak."""
         c = self.config
-        return await RouterClient.connect(c.address, int(c.port or 8728), c.username,
-                                          c.password.get_secret_value(), ssl_context=c.ssl_context(),
-                                          timeout=c.timeout)
+        self._gate.check()
+        try:
+            client = await RouterClient.connect(c.address, int(c.port or 8728), c.username,
+                                                c.password.get_secret_value(), ssl_context=c.ssl_context(),
+                                                timeout=c.timeout)
+        except RouterError as exc:
+            backoff = self._gate.failed(exc)
+            if backoff is not None and backoff[1]:
+                self._log.error("router_login_refused", error=str(exc), kind=exc.kind, retry_in_s=backoff[0])
+            raise
+        if self._gate.succeeded():
+            self._log.info("router_login_ok", method=client.login_method)
+        return client
 
     async def _close_control(self) -> None:
         if self._control is not None:
@@ -152,7 +167,9 @@ class RouterWatcher:
         self._failures += 1
         if self._streak_since is None:
             self._streak_since = now
-        self._log.warning("router_poll_failed", error=str(exc), kind=exc.kind, attempt=self._failures)
+        gated = exc is self._gate.last_error and self._gate.closed  # logged once by _connect
+        (self._log.debug if gated else self._log.warning)("router_poll_failed", error=str(exc), kind=exc.kind,
+                                                          attempt=self._failures)
         if not self.down and self._failures >= self.config.down_after:
             self.down, self._down_since = True, self._streak_since
             self._reachable.clear()

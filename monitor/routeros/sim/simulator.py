@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from ..wire import WireError, encode_sentence, read_sentence, split_attribute
+from .login import LoginAuthority
 from .menus import Menu, apply_proplist, format_routeros_duration
 from .ping import PingTargets, run_ping, validate_ping
 
@@ -43,6 +44,7 @@ FAULTS = ("drop", "hang", "delay", "trap", "fatal", "refuse")
 class _Conn:
     writer: asyncio.StreamWriter
     logged_in: bool = False
+    challenge: str | None = None  # pre-6.43 login: the challenge this connection was given
     listens: dict[str, tuple[str, list[str] | None]] = field(default_factory=dict)  # tag → (menu, proplist)
     commands: dict[str, asyncio.Task] = field(default_factory=dict)  # tag → running streamed command (/ping)
 
@@ -57,6 +59,11 @@ class _Conn:
             self.writer.write(b"".join(encode_sentence(s) for s in sentences))
 
 
+def _version_tuple(version: str) -> tuple[int, ...]:
+    head = version.split()[0] if version.strip() else "0"
+    return tuple(int(p) for p in head.split(".") if p.isdigit())
+
+
 class RouterSimulator:
     """A scripted RouterOS router. See the module docstring for the scripting API."""
 
@@ -65,8 +72,6 @@ class RouterSimulator:
                  empty_reply: bool = True, version: str = "7.18.2 (stable)"):
         self.host = host
         self.port = port
-        self.username = username
-        self.password = password
         self.ssl_context = ssl_context
         self.empty_reply = empty_reply  # RouterOS 7.18+ sends !empty for an empty print
         self.version = version
@@ -79,11 +84,24 @@ class RouterSimulator:
         self._tasks: set[asyncio.Task] = set()
         self._handlers: set[asyncio.Task] = set()  # one per accepted connection
         self._booted = time.monotonic()
+        self.logins = LoginAuthority(username, password, legacy=_version_tuple(version) < (6, 43))
         self.pings = PingTargets()  # which addresses answer this router's /ping
         self.resource: dict[str, str] = {}  # overrides of /system/resource (cpu-load, free-memory...)
         self.menus = {path: Menu(path, self._changed, singleton=path.startswith("/system/")) for path in MENUS}
         self.menus["/system/identity"].add({"name": identity})
         self.menus["/system/resource"].add({})
+
+    @property
+    def username(self) -> str:
+        return self.logins.username
+
+    @property
+    def password(self) -> str:
+        return self.logins.password
+
+    @password.setter
+    def password(self, value: str) -> None:
+        self.logins.password = value
 
     # -- server lifecycle ------------------------------------------------------------------------
 
@@ -304,13 +322,14 @@ class RouterSimulator:
             conn.send(["!trap", *cat, f"=message={message}", *t], ["!done", *t])
 
         if cmd == "/login":
-            if attrs.get("name") == self.username and attrs.get("password") == self.password:
-                conn.logged_in = True
-                conn.send(["!done", *t])
-                return True
-            log.info("simulator_login_failed", user=attrs.get("name"))
-            trap("invalid user name or password (6)")
-            return False
+            outcome, conn.challenge = self.logins.login(attrs, conn.challenge)
+            conn.logged_in = conn.logged_in or outcome.logged_in
+            if outcome.close:
+                log.info("simulator_login_failed", user=attrs.get("name"))
+                conn.send([*outcome.reply, *t], ["!done", *t])
+                return False
+            conn.send([*outcome.reply, *t])
+            return True
         if not conn.logged_in:
             trap("not logged in")
             return True
