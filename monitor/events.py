@@ -22,6 +22,7 @@ EVENT_TYPES = (
     "hotspot.logout",
     "ppp.connect",
     "ppp.disconnect",
+    "router.rebooted",
 )
 
 

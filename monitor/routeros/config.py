@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..config.types import PositiveDuration, Secret
+from ..config.types import Duration, PositiveDuration, Secret
 from ..delivery.phone import normalize_msisdn
 
 #: Indonesian mobile numbers: 08…, 628…, +628…, with optional spaces/dashes/dots between digits.
@@ -79,6 +79,8 @@ class RouterConfig(BaseModel):
     subscriber: SubscriberConfig = Field(default_factory=SubscriberConfig)
     # hosts[].via: at most this many /ping commands run on the router at once (its CPU is small)
     ping_concurrency: int = Field(default=4, ge=1, le=64)
+    # after a reboot, sessions online before that come back within this window make no logout/login
+    reboot_settle: Duration = Field(default=180.0, ge=0)
 
     @field_validator("tls", mode="before")
     @classmethod

@@ -94,8 +94,9 @@ def logout_data(spec: MenuSpec, record: dict[str, Any], subscriber: dict[str, st
     data = login_data(spec, record, subscriber, comment)
     end = now if reason == "logout" else record["last_seen"]
     data["uptime_s"] = int(max(record["uptime_s"], end - record["started_at"]))
-    if spec.watch == "hotspot":
-        data["bytes_in"] = record["bytes_in"]
-        data["bytes_out"] = record["bytes_out"]
+    if spec.watch == "hotspot":  # a reboot resets the router's counters: the real totals are unknown
+        unknown = reason == "router_rebooted"
+        data["bytes_in"] = None if unknown else record["bytes_in"]
+        data["bytes_out"] = None if unknown else record["bytes_out"]
     data["reason"] = reason
     return data

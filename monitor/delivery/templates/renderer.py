@@ -29,11 +29,13 @@ from ..notify import NotifierConfig
 __all__ = ["MessageConfig", "TemplateFile", "TemplateRenderer", "human_duration", "sample_events"]
 
 DIGEST = "digest"
-UP_TYPES = {"host.up", "router.up", "hotspot.login", "ppp.connect"}
+UP_TYPES = {"host.up", "router.up", "hotspot.login", "ppp.connect", "router.rebooted"}
 
 _REASONS = {
-    "id": {"while_unreachable": "router tidak terjangkau", "while_stopped": "pantau sedang berhenti"},
-    "en": {"while_unreachable": "router unreachable", "while_stopped": "pantau was stopped"},
+    "id": {"while_unreachable": "router tidak terjangkau", "while_stopped": "pantau sedang berhenti",
+           "router_rebooted": "router restart"},
+    "en": {"while_unreachable": "router unreachable", "while_stopped": "pantau was stopped",
+           "router_rebooted": "router rebooted"},
 }
 _UNITS = {
     "id": (("hari", 86400), ("jam", 3600), ("menit", 60), ("detik", 1)),
@@ -322,6 +324,9 @@ def sample_events() -> list[Event]:
                            "reason": "lost-service"},
         "ppp.connect": ppp,
         "ppp.disconnect": {**ppp, "uptime_s": 93_784.0, "reason": "peer-request"},
+        "router.rebooted": {"old_uptime_s": 1_209_600, "uptime_s": 45, "old_version": "6.49.10 (long-term)",
+                            "version": "6.49.10 (long-term)", "sessions_before": 21, "sessions_back": 20,
+                            "sessions_ended": 1, "settle_s": 180.0},
     }
     return [Event(type=t, source=host if t.startswith("host.") else router, data=data[t], at=_SAMPLE_AT)
             for t in EVENT_TYPES]

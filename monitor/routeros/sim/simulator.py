@@ -69,7 +69,7 @@ class RouterSimulator:
 
     def __init__(self, *, username: str = "pantau", password: str = "pantau", identity: str = "MikroTik",
                  host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None,
-                 empty_reply: bool = True, version: str = "7.18.2 (stable)"):
+                 empty_reply: bool = True, version: str = "7.18.2 (stable)", uptime: float = 0.0):
         self.host = host
         self.port = port
         self.ssl_context = ssl_context
@@ -83,7 +83,7 @@ class RouterSimulator:
         self._conns: set[_Conn] = set()
         self._tasks: set[asyncio.Task] = set()
         self._handlers: set[asyncio.Task] = set()  # one per accepted connection
-        self._booted = time.monotonic()
+        self._booted = time.monotonic() - uptime  # /system/resource uptime; reboot() restarts it at 0
         self.logins = LoginAuthority(username, password, legacy=_version_tuple(version) < (6, 43))
         self.pings = PingTargets()  # which addresses answer this router's /ping
         self.resource: dict[str, str] = {}  # overrides of /system/resource (cpu-load, free-memory...)
