@@ -28,6 +28,7 @@ from .hosts.open_probe import open_probe
 from .hosts.probe import CheckResult, Probe
 from .hosts.state import HostStateStore
 from .logs import register_secrets
+from .routeros.router_health import RouterHealthWatcher, wants_health_watcher
 from .routeros.store import RouterStore
 from .routeros.watcher import RouterWatcher
 from .supervisor import Supervisor
@@ -177,6 +178,9 @@ class Engine:
             for router in settings.routers:
                 watcher = RouterWatcher(router, emit=self.emit, store=self.session_store)
                 self.supervisor.spawn(f"router:{router.name}", watcher.run)
+                if wants_health_watcher(router):  # interfaces, health thresholds, netwatch: follow
+                    health = RouterHealthWatcher(router, emit=self.emit)
+                    self.supervisor.spawn(f"router-health:{router.name}", health.run)
         if settings.http is not None:
             from .web.server import WebServer
 

@@ -23,6 +23,9 @@ EVENT_TYPES = (
     "ppp.connect",
     "ppp.disconnect",
     "router.rebooted",
+    "router.interface_down",
+    "router.interface_up",
+    "router.health",
 )
 
 

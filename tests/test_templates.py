@@ -36,7 +36,8 @@ def test_defaults_render_every_type_in_both_languages(event_type, markup):
     english = TemplateRenderer(language="en", markup=markup).render(event)
     assert "Tanggal: 23/11/2026" in indonesian and "Jam: 09:44:05 WIB" in indonesian
     assert "Date: 2026-11-23" in english and "Time: 09:44:05 WIB" in english
-    status = "ON" if event_type in {"host.up", "router.up", "hotspot.login", "ppp.connect", "router.rebooted"} \
+    status = "ON" if event_type in {"host.up", "router.up", "hotspot.login", "ppp.connect", "router.rebooted",
+                                 "router.interface_up"} \
         else "OFF"
     assert f"({status})" in indonesian or f"Status: {status}" in indonesian
     assert f"({status})" in english or f"Status: {status}" in english

@@ -29,7 +29,7 @@ from ..notify import NotifierConfig
 __all__ = ["MessageConfig", "TemplateFile", "TemplateRenderer", "human_duration", "sample_events"]
 
 DIGEST = "digest"
-UP_TYPES = {"host.up", "router.up", "hotspot.login", "ppp.connect", "router.rebooted"}
+UP_TYPES = {"host.up", "router.up", "hotspot.login", "ppp.connect", "router.rebooted", "router.interface_up"}
 
 _REASONS = {
     "id": {"while_unreachable": "router tidak terjangkau", "while_stopped": "pantau sedang berhenti",
@@ -327,6 +327,9 @@ def sample_events() -> list[Event]:
         "router.rebooted": {"old_uptime_s": 1_209_600, "uptime_s": 45, "old_version": "6.49.10 (long-term)",
                             "version": "6.49.10 (long-term)", "sessions_before": 21, "sessions_back": 20,
                             "sessions_ended": 1, "settle_s": 180.0},
+        "router.interface_down": {"interface": "sfp1-uplink", "down_for_s": None},
+        "router.interface_up": {"interface": "sfp1-uplink", "down_for_s": 95.0},
+        "router.health": {"metric": "temperature", "value": 78.0, "limit": 70.0, "state": "bad", "bad_for_s": None},
     }
     return [Event(type=t, source=host if t.startswith("host.") else router, data=data[t], at=_SAMPLE_AT)
             for t in EVENT_TYPES]

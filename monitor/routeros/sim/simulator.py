@@ -31,11 +31,12 @@ from ..wire import WireError, encode_sentence, read_sentence, split_attribute
 from .login import LoginAuthority
 from .menus import Menu, apply_proplist, format_routeros_duration
 from .ping import PingTargets, run_ping, validate_ping
+from .scripting import SimulatorScripting
 
 log = structlog.get_logger("pantau.routeros.simulator")
 
 MENUS = ("/ip/hotspot/active", "/ip/hotspot/user", "/ppp/active", "/ppp/secret", "/system/identity",
-         "/system/resource", "/tool/netwatch")
+         "/system/resource", "/tool/netwatch", "/interface", "/system/health")
 SESSION_MENUS = ("/ip/hotspot/active", "/ppp/active")
 FAULTS = ("drop", "hang", "delay", "trap", "fatal", "refuse")
 
@@ -64,7 +65,7 @@ def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in head.split(".") if p.isdigit())
 
 
-class RouterSimulator:
+class RouterSimulator(SimulatorScripting):
     """A scripted RouterOS router. See the module docstring for the scripting API."""
 
     def __init__(self, *, username: str = "pantau", password: str = "pantau", identity: str = "MikroTik",
@@ -87,6 +88,7 @@ class RouterSimulator:
         self.logins = LoginAuthority(username, password, legacy=_version_tuple(version) < (6, 43))
         self.pings = PingTargets()  # which addresses answer this router's /ping
         self.resource: dict[str, str] = {}  # overrides of /system/resource (cpu-load, free-memory...)
+        self.health: dict[str, str] = {}  # /system/health sensors, e.g. {"temperature": "41", "voltage": "24.1"}
         self.menus = {path: Menu(path, self._changed, singleton=path.startswith("/system/")) for path in MENUS}
         self.menus["/system/identity"].add({"name": identity})
         self.menus["/system/resource"].add({})
@@ -175,84 +177,14 @@ class RouterSimulator:
 
     # -- scripting API ---------------------------------------------------------------------------
 
-    def set_identity(self, name: str) -> None:
-        menu = self.menus["/system/identity"]
-        menu.set(next(iter(menu.items)), {"name": name})
-
-    def add_hotspot_user(self, name: str, *, password: str = "", profile: str = "default",
-                         comment: str | None = None, email: str | None = None) -> str:
-        attrs = {"name": name, "password": password, "profile": profile, "disabled": "false"}
-        if comment is not None:
-            attrs["comment"] = comment
-        if email is not None:
-            attrs["email"] = email
-        return self.menus["/ip/hotspot/user"].add(attrs)
-
-    def add_ppp_secret(self, name: str, *, password: str = "", service: str = "pppoe",
-                       profile: str = "default", comment: str | None = None) -> str:
-        attrs = {"name": name, "password": password, "service": service, "profile": profile,
-                 "disabled": "false"}
-        if comment is not None:
-            attrs["comment"] = comment
-        return self.menus["/ppp/secret"].add(attrs)
-
-    def hotspot_login(self, user: str, address: str, mac: str, *, server: str = "hotspot1",
-                      login_by: str = "http-chap", uptime: float = 0.0, bytes_in: int = 0,
-                      bytes_out: int = 0) -> str:
-        """A hotspot user logs in; returns the new ``/ip/hotspot/active`` ``.id``."""
-        return self.menus["/ip/hotspot/active"].add(
-            {"server": server, "user": user, "domain": "", "address": address, "mac-address": mac,
-             "login-by": login_by, "idle-time": "0s", "keepalive-timeout": "2m",
-             "bytes-in": str(bytes_in), "bytes-out": str(bytes_out), "packets-in": "0",
-             "packets-out": "0", "radius": "false"}, uptime=uptime)
-
-    def hotspot_traffic(self, user: str, *, bytes_in: int, bytes_out: int) -> None:
-        menu = self.menus["/ip/hotspot/active"]
-        item_id = menu.find(user=user)
-        if item_id is None:
-            raise KeyError(user)
-        menu.set(item_id, {"bytes-in": str(bytes_in), "bytes-out": str(bytes_out)})
-
-    def hotspot_logout(self, user: str) -> bool:
-        """The user's (first) hotspot session ends. False when no such session."""
-        return self._remove("/ip/hotspot/active", user=user)
-
-    def ppp_connect(self, name: str, *, caller_id: str, address: str, service: str = "pppoe",
-                    uptime: float = 0.0) -> str:
-        """A PPP client connects; returns the new ``/ppp/active`` ``.id``."""
-        return self.menus["/ppp/active"].add(
-            {"name": name, "service": service, "caller-id": caller_id, "address": address,
-             "encoding": "", "session-id": "0x81000001", "limit-bytes-in": "0",
-             "limit-bytes-out": "0", "radius": "false"}, uptime=uptime)
-
-    def ppp_disconnect(self, name: str) -> bool:
-        return self._remove("/ppp/active", name=name)
-
-    def add_netwatch(self, host: str, *, comment: str | None = None, interval: str = "1m",
-                     timeout: str = "1s", disabled: bool = False) -> str:
-        attrs = {"host": host, "type": "simple", "interval": interval, "timeout": timeout,
-                 "status": "up", "disabled": "true" if disabled else "false"}
-        if comment is not None:
-            attrs["comment"] = comment
-        return self.menus["/tool/netwatch"].add(attrs)
-
-    def active(self, menu: str = "/ip/hotspot/active") -> list[dict[str, str]]:
-        return self.menus[menu].rows()
-
     def reboot(self) -> None:
         """Reboot: every connection drops, active sessions vanish, ``.id`` numbering restarts."""
         self.drop_connections()
         for path in SESSION_MENUS:
             self.menus[path].reset_ids()
+        for item in self.menus["/interface"].items.values():  # counters start again at 0
+            item.update({"rx-byte": "0", "tx-byte": "0", "link-downs": "0"})
         self._booted = time.monotonic()
-
-    def _remove(self, path: str, **match: str) -> bool:
-        menu = self.menus[path]
-        item_id = menu.find(**match)
-        if item_id is None:
-            return False
-        menu.remove(item_id)
-        return True
 
     # -- protocol --------------------------------------------------------------------------------
 
@@ -390,6 +322,9 @@ class RouterSimulator:
                      "version": self.version, "board-name": "CHR", "architecture-name": "x86_64",
                      "cpu-load": "1", "free-memory": "912261120", "total-memory": "1073741824",
                      **self.resource}]
+        elif menu.path == "/system/health":  # v6: one row of sensors; v7: one row per sensor
+            rows = [dict(self.health)] if self.version.startswith("6") and self.health else \
+                [{".id": f"*{i + 1:X}", "name": k, "value": v} for i, (k, v) in enumerate(self.health.items())]
         else:
             rows = menu.rows(queries)
         if "count-only" in attrs:
