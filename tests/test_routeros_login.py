@@ -144,3 +144,47 @@ async def test_too_old_router_is_one_router_down_with_the_reason() -> None:
         assert sim.logins.tries == 1  # logged in fine, but no reconnect storm to a router pantau refuses
     finally:
         await sim.stop()
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("nov/23/2022 10:00:00", (2022, 11, 23, 10, 0, 0)),
+    ("jan/02/2025", (2025, 1, 2, 0, 0, 0)),
+    ("2022-11-23 10:00:00", (2022, 11, 23, 10, 0, 0)),
+    ("2025-01-02", (2025, 1, 2, 0, 0, 0)),
+    ("13:05:09", (2026, 11, 23, 13, 5, 9)),
+])
+def test_v6_and_v7_dates_parse_the_same(text: str, expected: tuple[int, ...]) -> None:
+    import datetime as dt
+
+    from monitor.routeros.dates import parse_routeros_datetime
+
+    assert parse_routeros_datetime(text, today=dt.date(2026, 11, 23)) == dt.datetime(*expected)
+
+
+@pytest.mark.parametrize("text", ["", "foo/23/2022", "2022/11/23", "13:05", "nov/23/22"])
+def test_bad_dates_are_refused(text: str) -> None:
+    from monitor.routeros.dates import parse_routeros_datetime
+
+    with pytest.raises(ValueError):
+        parse_routeros_datetime(text)
+
+
+@pytest.mark.parametrize(("version", "empty"), [("6.49.10 (long-term)", False), ("7.17.2", False),
+                                                ("7.18.2 (stable)", True)])
+async def test_empty_reply_only_from_7_18(version: str, empty: bool) -> None:
+    """The simulator sends !empty before !done on an empty print only in 7.18+ mode; the client reads
+    an empty list either way."""
+    sim = await _sim(version)
+    try:
+        api = await RawApi.open(sim.port)
+        api.send("/ppp/active/print", ".tag=e")
+        replies = await api.read_until_done("e")
+        api.close()
+        assert [r[0] for r in replies] == (["!empty", "!done"] if empty else ["!done"])
+        client = await RouterClient.connect("127.0.0.1", sim.port, "pantau", PASSWORD, timeout=1.0)
+        try:
+            assert await client.print("/ppp/active") == []
+        finally:
+            await client.close()
+    finally:
+        await sim.stop()

@@ -15,9 +15,13 @@ import itertools
 import re
 import ssl
 from collections.abc import AsyncIterator, Iterable
+from typing import TYPE_CHECKING
 
 from ..errors import RouterError, RouterTrap
-from .wire import WireError, encode_sentence, read_sentence, sentence_to_reply
+from .wire import WireError, WordCodec, encode_sentence, read_sentence, sentence_to_reply
+
+if TYPE_CHECKING:
+    from .config import RouterConfig
 
 _CLOSED = object()
 
@@ -31,7 +35,9 @@ _CATEGORY = re.compile(r"\((\d+)\)\s*$")
 class RouterClient:
     """A logged-in API connection. Create with ``await RouterClient.connect(...)``."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, timeout: float):
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, timeout: float,
+                 encoding: str = "utf-8"):
+        self._codec = WordCodec(encoding)
         self._reader = reader
         self._writer = writer
         self.timeout = timeout
@@ -45,7 +51,7 @@ class RouterClient:
     @classmethod
     async def connect(cls, host: str, port: int, username: str, password: str, *,
                       ssl_context: ssl.SSLContext | None = None, timeout: float = 10.0,
-                      check_version: bool = True) -> RouterClient:
+                      check_version: bool = True, encoding: str = "utf-8") -> RouterClient:
         """Open a connection, log in (either way) and check the RouterOS version. Raises RouterError
         on any failure (kind ``login`` for a refused login, ``version`` for an unsupported router)."""
         try:
@@ -58,11 +64,19 @@ class RouterClient:
             raise RouterError(f"connect to {host}:{port} timed out after {timeout:g}s", kind="timeout") from None
         except ConnectionRefusedError:
             raise RouterError(f"connection to {host}:{port} refused", kind="refused") from None
+        except ssl.SSLCertVerificationError as exc:
+            raise RouterError(f"TLS with {host}:{port}: {certificate_problem(exc)}", kind="tls") from None
         except ssl.SSLError as exc:
-            raise RouterError(f"TLS handshake with {host}:{port} failed: {exc.reason}", kind="tls") from None
+            raise RouterError(f"TLS handshake with {host}:{port} failed: {exc.reason}{_handshake_hint(exc)}",
+                              kind="tls") from None
+        except ConnectionResetError:
+            if ssl_context is None:
+                raise RouterError(f"connection to {host}:{port} reset", kind="refused") from None
+            raise RouterError(f"TLS handshake with {host}:{port} failed: the router closed the connection"
+                              f"{_HANDSHAKE_HINT}", kind="tls") from None
         except OSError as exc:
             raise RouterError(f"cannot connect to {host}:{port}: {exc.strerror or exc}", kind="refused") from None
-        client = cls(reader, writer, timeout=timeout)
+        client = cls(reader, writer, timeout=timeout, encoding=encoding)
         try:
             await client._login(username, password)
             if check_version:
@@ -108,7 +122,7 @@ class RouterClient:
     async def _read_loop(self) -> None:
         try:
             while True:
-                words = await read_sentence(self._reader)
+                words = await read_sentence(self._reader, self._codec)
                 reply, attrs, tag = sentence_to_reply(words)
                 if reply == "!fatal":
                     message = attrs.get("message") or (words[1] if len(words) > 1 else "fatal")
@@ -132,7 +146,7 @@ class RouterClient:
     def _send(self, words: list[str]) -> None:
         if self._error is not None:
             raise self._error
-        self._writer.write(encode_sentence(words))
+        self._writer.write(encode_sentence(words, self._codec))
 
     def _open(self) -> tuple[str, asyncio.Queue]:
         tag = str(next(self._tags))
@@ -236,6 +250,43 @@ class RouterClient:
                 await self._writer.wait_closed()
         with contextlib.suppress(BaseException):
             await self._reader_task
+
+
+async def open_client(config: RouterConfig) -> RouterClient:
+    """Connect and log in to a configured router (address, port, TLS, timeout, encoding)."""
+    return await RouterClient.connect(config.address, int(config.port or 8728), config.username,
+                                      config.password.get_secret_value(), ssl_context=config.ssl_context(),
+                                      timeout=config.timeout, encoding=config.encoding)
+
+
+_HANDSHAKE_HINT = ("; api-ssl without a certificate (the RouterOS default) only offers anonymous DH: set "
+                   "tls: {verify: false, anonymous: true}, or give api-ssl a certificate (docs/routeros.md)")
+_VERIFY_PROBLEMS = {
+    10: "the router's certificate has expired (renew it on the router: /certificate)",
+    9: "the router's certificate is not valid yet (check the router's clock)",
+    64: "the certificate is for another name than the address pantau connects to (hostname check; "
+        "give the certificate a subject-alt-name with this address)",
+    62: "the certificate is for another name than the address pantau connects to (hostname check; "
+        "give the certificate a subject-alt-name with this address)",
+    18: "the certificate is self-signed and unknown (unknown CA: set tls.ca to it, or verify: false)",
+    19: "the certificate chain ends in an unknown CA (set tls.ca to the router's CA certificate)",
+    20: "the certificate was issued by an unknown CA (set tls.ca to the router's CA certificate)",
+    21: "the certificate was issued by an unknown CA (set tls.ca to the router's CA certificate)",
+}
+
+
+def certificate_problem(exc: ssl.SSLCertVerificationError) -> str:
+    """Which certificate check failed, in words an operator can act on."""
+    text = _VERIFY_PROBLEMS.get(exc.verify_code)
+    if text is None and ("Hostname mismatch" in str(exc.verify_message)
+                         or "IP address mismatch" in str(exc.verify_message)):
+        text = _VERIFY_PROBLEMS[62]
+    return f"certificate check failed: {text or exc.verify_message}"
+
+
+def _handshake_hint(exc: ssl.SSLError) -> str:
+    reason = str(exc.reason or "")
+    return _HANDSHAKE_HINT if "HANDSHAKE_FAILURE" in reason or "NO_SHARED_CIPHER" in reason else ""
 
 
 def version_problem(version: str) -> str | None:

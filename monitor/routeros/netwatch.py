@@ -8,7 +8,7 @@ import structlog
 import yaml
 
 from ..config.durations import format_duration, parse_routeros_duration
-from .client import RouterClient
+from .client import open_client
 from .config import RouterConfig
 
 log = structlog.get_logger("pantau.routeros")
@@ -60,9 +60,7 @@ async def import_netwatch(config: RouterConfig) -> str:
 
     Raises RouterError / RouterTrap when the router cannot be read.
     """
-    client = await RouterClient.connect(config.address, int(config.port or 8728), config.username,
-                                        config.password.get_secret_value(), ssl_context=config.ssl_context(),
-                                        timeout=config.timeout)
+    client = await open_client(config)
     try:
         rows = await client.print("/tool/netwatch")
     finally:

@@ -22,7 +22,7 @@ import structlog
 from ..errors import RouterError, RouterTrap
 from ..events import Event, Source
 from .backoff import ConnectGate
-from .client import RouterClient
+from .client import RouterClient, open_client
 from .config import RouterConfig
 from .health import LinkChange, LinkDebouncer, ThresholdJudge, readings
 from .netwatch import _name as netwatch_name
@@ -60,9 +60,7 @@ class RouterHealthWatcher:
             try:
                 self._gate.check()
                 c = self.config
-                client = await RouterClient.connect(c.address, int(c.port or 8728), c.username,
-                                                    c.password.get_secret_value(), ssl_context=c.ssl_context(),
-                                                    timeout=c.timeout)
+                client = await open_client(c)
                 if self._gate.succeeded():
                     self._log.info("health_connected")
                 await self._session(client)

@@ -23,7 +23,7 @@ import structlog
 from ..errors import RouterError
 from ..hosts.probe import CheckResult
 from .backoff import BACKOFF_CAP, ConnectGate
-from .client import RouterClient
+from .client import RouterClient, open_client
 from .config import RouterConfig
 from .ping import router_ping
 
@@ -52,9 +52,7 @@ class RouterPinger:
             self._gate.check()  # backing off: this check is skipped without touching the router
             c = self.router
             try:
-                self._client = await RouterClient.connect(c.address, int(c.port or 8728), c.username,
-                                                          c.password.get_secret_value(),
-                                                          ssl_context=c.ssl_context(), timeout=c.timeout)
+                self._client = await open_client(c)
             except RouterError as exc:
                 delay, first = self._gate.failed(exc) or (0.0, False)
                 if first:

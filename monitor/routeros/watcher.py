@@ -31,7 +31,7 @@ import structlog
 from ..errors import RouterError, RouterTrap
 from ..events import Event, Source
 from .backoff import ConnectGate
-from .client import RouterClient
+from .client import RouterClient, open_client
 from .config import RouterConfig
 from .reboot import SettleWindow, UptimeTracker
 from .sessions import SPECS, MenuSpec, login_data, logout_data, make_record, session_key
@@ -111,9 +111,7 @@ class RouterWatcher:
         c = self.config
         self._gate.check()
         try:
-            client = await RouterClient.connect(c.address, int(c.port or 8728), c.username,
-                                                c.password.get_secret_value(), ssl_context=c.ssl_context(),
-                                                timeout=c.timeout)
+            client = await open_client(c)
         except RouterError as exc:
             backoff = self._gate.failed(exc)
             if backoff is not None and backoff[1]:

@@ -3,7 +3,12 @@
 This is our own implementation, used by both sides (pantau's client and the simulator). We do not
 use librouteros' protocol layer: it cannot multiplex ``.tag``-ged commands (needed for ``listen``
 next to a heartbeat on one connection) and its parser turns ``0123``/``yes`` into int/bool, which
-would corrupt voucher names. Words are UTF-8; values always stay ``str``.
+would corrupt voucher names. Values always stay ``str``.
+
+Words are bytes: RouterOS stores what Winbox or the terminal typed (often windows-125x), without
+re-encoding. ``WordCodec`` turns them into ``str`` per router: a fixed encoding (``utf-8``,
+``cp1252``, ``cp1251``…) or ``auto`` — UTF-8, falling back to cp1252 per word; a value that came in
+as cp1252 is written back (queries, ``set``) as cp1252, so ``?name=`` finds it again.
 
 A word is ``<length><bytes>``; a sentence is words ended by an empty word (length 0). Lengths use
 1..5 bytes::
@@ -74,16 +79,64 @@ def decode_length(data: bytes) -> int:
     return int.from_bytes(data[1:], "big")
 
 
-def encode_word(word: str) -> bytes:
-    raw = word.encode("utf-8")
+ENCODINGS = ("auto", "utf-8", "cp1252", "cp1251", "cp1250", "latin-1")
+_AUTO_FALLBACK = "cp1252"
+_REMEMBER = 50_000  # legacy-encoded values remembered per connection (auto)
+
+
+class WordCodec:
+    """Bytes ↔ str for one connection. See the module docstring for ``auto``."""
+
+    def __init__(self, encoding: str = "utf-8"):
+        if encoding != "auto":
+            "".encode(encoding)  # LookupError for an unknown codec, at construction
+        self.encoding = encoding
+        self._legacy: set[str] = set()
+
+    def decode(self, raw: bytes) -> str:
+        if self.encoding != "auto":
+            return raw.decode(self.encoding, errors="replace")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode(_AUTO_FALLBACK, errors="replace")
+            if len(self._legacy) < _REMEMBER:
+                self._legacy.add(_value_of(text))
+            return text
+
+    def encode(self, word: str) -> bytes:
+        if self.encoding != "auto":
+            return word.encode(self.encoding, errors="replace")
+        if self._legacy and _value_of(word) in self._legacy:
+            try:
+                return word.encode(_AUTO_FALLBACK)
+            except UnicodeEncodeError:
+                pass
+        return word.encode("utf-8")
+
+
+def _value_of(word: str) -> str:
+    """``=name=value`` / ``?name=value`` → ``value``; other words whole."""
+    if word[:1] in ("=", "?"):
+        _, sep, value = word[1:].partition("=")
+        if sep:
+            return value
+    return word
+
+
+UTF8 = WordCodec("utf-8")
+
+
+def encode_word(word: str, codec: WordCodec = UTF8) -> bytes:
+    raw = codec.encode(word)
     return encode_length(len(raw)) + raw
 
 
-def encode_sentence(words: list[str] | tuple[str, ...]) -> bytes:
-    return b"".join(encode_word(w) for w in words) + b"\x00"
+def encode_sentence(words: list[str] | tuple[str, ...], codec: WordCodec = UTF8) -> bytes:
+    return b"".join(encode_word(w, codec) for w in words) + b"\x00"
 
 
-async def read_word(reader: asyncio.StreamReader) -> str:
+async def read_word(reader: asyncio.StreamReader, codec: WordCodec = UTF8) -> str:
     try:
         head = await reader.readexactly(1)
         extra = extra_length_bytes(head[0])
@@ -95,10 +148,10 @@ async def read_word(reader: asyncio.StreamReader) -> str:
         raw = await reader.readexactly(length) if length else b""
     except asyncio.IncompleteReadError as exc:
         raise WireError("connection closed by peer") from exc
-    return raw.decode("utf-8", errors="replace")
+    return codec.decode(raw)
 
 
-async def read_sentence(reader: asyncio.StreamReader) -> list[str]:
+async def read_sentence(reader: asyncio.StreamReader, codec: WordCodec = UTF8) -> list[str]:
     """Read one sentence (a list of words, without the terminating empty word).
 
     Raises WireError when the stream ends or is malformed. Empty sentences are skipped, as
@@ -107,7 +160,7 @@ async def read_sentence(reader: asyncio.StreamReader) -> list[str]:
     while True:
         words: list[str] = []
         while True:
-            word = await read_word(reader)
+            word = await read_word(reader, codec)
             if word == "":
                 break
             words.append(word)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from ..wire import WireError, encode_sentence, read_sentence, split_attribute
+from ..wire import WireError, WordCodec, encode_sentence, read_sentence, split_attribute
 from .login import LoginAuthority
 from .menus import Menu, apply_proplist, format_routeros_duration
 from .ping import PingTargets, run_ping, validate_ping
@@ -44,6 +44,7 @@ FAULTS = ("drop", "hang", "delay", "trap", "fatal", "refuse")
 @dataclass(eq=False)
 class _Conn:
     writer: asyncio.StreamWriter
+    codec: WordCodec = field(default_factory=WordCodec)
     logged_in: bool = False
     challenge: str | None = None  # pre-6.43 login: the challenge this connection was given
     listens: dict[str, tuple[str, list[str] | None]] = field(default_factory=dict)  # tag → (menu, proplist)
@@ -57,7 +58,7 @@ class _Conn:
 
     def send(self, *sentences: list[str]) -> None:
         if not self.writer.is_closing():
-            self.writer.write(b"".join(encode_sentence(s) for s in sentences))
+            self.writer.write(b"".join(encode_sentence(s, self.codec) for s in sentences))
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -70,12 +71,15 @@ class RouterSimulator(SimulatorScripting):
 
     def __init__(self, *, username: str = "pantau", password: str = "pantau", identity: str = "MikroTik",
                  host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None,
-                 empty_reply: bool = True, version: str = "7.18.2 (stable)", uptime: float = 0.0):
+                 empty_reply: bool | None = None, version: str = "7.18.2 (stable)", uptime: float = 0.0,
+                 encoding: str = "utf-8"):
         self.host = host
         self.port = port
         self.ssl_context = ssl_context
-        self.empty_reply = empty_reply  # RouterOS 7.18+ sends !empty for an empty print
+        # RouterOS 7.18+ sends !empty for an empty print; None: as the version does
+        self.empty_reply = _version_tuple(version) >= (7, 18) if empty_reply is None else empty_reply
         self.version = version
+        self.encoding = encoding  # how this router's words are bytes (Winbox writes windows-125x)
         self.fault: str | None = None
         self.fault_delay = 0.0
         self.fault_menu: str | None = None
@@ -212,11 +216,11 @@ class RouterSimulator(SimulatorScripting):
         if self.fault in ("drop", "refuse"):
             writer.close()
             return
-        conn = _Conn(writer)
+        conn = _Conn(writer, codec=WordCodec(self.encoding))
         self._conns.add(conn)
         try:
             while True:
-                words = await read_sentence(reader)
+                words = await read_sentence(reader, conn.codec)
                 if self.fault == "hang":
                     continue
                 if self.fault == "delay" and self.fault_delay > 0:
