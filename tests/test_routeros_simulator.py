@@ -96,7 +96,8 @@ async def test_queries_including_stack_operations(sim: RouterSimulator) -> None:
 
 
 async def test_listen_pushes_changes_with_dead_and_cancel_ends_it(sim: RouterSimulator) -> None:
-    """listen sends each new row and .dead=true on removal, no !done until /cancel, which interrupts it."""
+    """listen sends each new row and .dead=yes on removal (as the API page shows), no !done until
+    /cancel, which interrupts it in the documented order."""
     api = await RawApi.open(sim.port)
     api.send("/ppp/active/listen", ".tag=L")
     with pytest.raises(TimeoutError):
@@ -105,11 +106,12 @@ async def test_listen_pushes_changes_with_dead_and_cancel_ends_it(sim: RouterSim
     added = await api.read()
     assert added[0] == "!re" and f"=.id={item_id}" in added and "=name=pelanggan-7" in added and ".tag=L" in added
     sim.ppp_disconnect("pelanggan-7")
-    assert await api.read() == ["!re", f"=.id={item_id}", "=.dead=true", ".tag=L"]
+    assert await api.read() == ["!re", f"=.id={item_id}", "=.dead=yes", ".tag=L"]
     api.send("/cancel", "=tag=L", ".tag=C")
     replies = await api.read_until_done(tag="C")
-    assert ["!trap", "=category=2", "=message=interrupted", ".tag=L"] in replies
-    assert ["!done", ".tag=L"] in replies
+    replies.append(await api.read())
+    assert replies == [["!trap", "=category=2", "=message=interrupted", ".tag=L"], ["!done", ".tag=C"],
+                       ["!done", ".tag=L"]]
     api.close()
 
 

@@ -35,6 +35,7 @@ class LoginAuthority:
     password: str
     legacy: bool  # pre-6.43: password logins only get a challenge
     attempts: list[str] = field(default_factory=list)  # "password" | "challenge" | "response" | "failed"
+    fixed_challenge: str | None = None  # replay a documented exchange byte for byte
 
     def login(self, attrs: dict[str, str], challenge: str | None) -> tuple[LoginOutcome, str | None]:
         """Answer one ``/login``; returns the outcome and the connection's (new) pending challenge."""
@@ -46,7 +47,7 @@ class LoginAuthority:
                 return LoginOutcome(["!done"], logged_in=True), None
             return LoginOutcome(["!trap", "=message=cannot log in"], close=True), None
         if self.legacy or "name" not in attrs:
-            fresh = secrets.token_hex(16)
+            fresh = self.fixed_challenge or secrets.token_hex(16)
             self.attempts.append("challenge")
             return LoginOutcome(["!done", f"=ret={fresh}"]), fresh
         ok = attrs.get("name") == self.username and attrs.get("password") == self.password

@@ -199,13 +199,14 @@ class RouterSimulator(SimulatorScripting):
             for tag, (path, proplist) in conn.listens.items():
                 if path != menu.path:
                     continue
+                t = [f".tag={tag}"] if tag else []  # an untagged listen gets untagged rows
                 if row is None:
-                    conn.send(["!re", f"=.id={item_id}", "=.dead=true", f".tag={tag}"])
+                    conn.send(["!re", f"=.id={item_id}", "=.dead=yes", *t])  # as the API page shows it
                 else:
                     out = apply_proplist(row, proplist)
                     if ".id" in row:
                         out = {".id": item_id, **out}
-                    conn.send(["!re", *(f"={k}={v}" for k, v in out.items()), f".tag={tag}"])
+                    conn.send(["!re", *(f"={k}={v}" for k, v in out.items()), *t])
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections_accepted += 1
@@ -273,15 +274,18 @@ class RouterSimulator(SimulatorScripting):
             conn.send(["!fatal", "session terminated on request"])
             return False
         if cmd == "/cancel":
+            # the documented order: the command's !trap "interrupted", /cancel's !done, the command's !done
             targets = [attrs["tag"]] if "tag" in attrs else [*conn.listens, *conn.commands]
+            ended = []
             for target in targets:
                 task = conn.commands.pop(target, None)
                 if task is not None:
                     task.cancel()
                 if conn.listens.pop(target, None) is not None or task is not None:
-                    conn.send(["!trap", "=category=2", "=message=interrupted", f".tag={target}"],
-                              ["!done", f".tag={target}"])
-            conn.send(["!done", *t])
+                    tt = [f".tag={target}"] if target and not target.startswith("untagged-") else []
+                    conn.send(["!trap", "=category=2", "=message=interrupted", *tt])
+                    ended.append(tt)
+            conn.send(["!done", *t], *(["!done", *tt] for tt in ended))
             return True
         if cmd == "/ping":
             self._ping(conn, attrs, tag, t, trap)
@@ -297,15 +301,15 @@ class RouterSimulator(SimulatorScripting):
         proplist = [p for p in attrs.get(".proplist", "").split(",") if p] or None
         if verb in ("print", "getall"):
             self._print(conn, menu, proplist, queries, attrs, t)
-        elif verb == "listen":
-            if tag is None:
-                trap("listen needs a .tag")
-            else:
-                conn.listens[tag] = (path, proplist)
+        elif verb == "listen":  # untagged is legal (the API page's own example is untagged)
+            conn.listens[tag or ""] = (path, proplist)
         elif verb == "add" and not menu.singleton:
             conn.send(["!done", f"=ret={menu.add(attrs)}", *t])
         elif verb in ("set", "remove"):
             ids = [i for i in (attrs.pop(".id", None) or attrs.pop("numbers", "")).split(",") if i]
+            ids = [i if i in menu.items else (menu.find(name=i) or i) for i in ids]  # a name works as .id too
+            if menu.path == "/interface" and "disabled" in attrs:  # a disabled interface is not running
+                attrs["running"] = "false" if attrs["disabled"] in ("yes", "true") else "true"
             if menu.singleton:
                 ids = list(menu.items)
             missing = [i for i in ids if i not in menu.items]
