@@ -89,6 +89,7 @@ async def test_who_does_not_come_back_ends_with_reason_and_unknown_counters(mode
         assert sorted(e.data["user"] for e in rec.of("hotspot.logout")) == ["u04", "u13"]
         assert {(e.data["reason"], e.data["bytes_in"], e.data["bytes_out"]) for e in rec.of("hotspot.logout")} \
             == {("router_rebooted", None, None)}
+        assert sorted(e.data["bytes_in_last_seen"] for e in rec.of("hotspot.logout")) == [4000, 13000]
         assert [e.data["user"] for e in rec.of("hotspot.login")] == ["n99"]
         summary = rec.of("router.rebooted")[0].data
         assert (summary["sessions_before"], summary["sessions_back"], summary["sessions_ended"]) == (20, 18, 2)

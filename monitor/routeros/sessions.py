@@ -94,9 +94,14 @@ def logout_data(spec: MenuSpec, record: dict[str, Any], subscriber: dict[str, st
     data = login_data(spec, record, subscriber, comment)
     end = now if reason == "logout" else record["last_seen"]
     data["uptime_s"] = int(max(record["uptime_s"], end - record["started_at"]))
-    if spec.watch == "hotspot":  # a reboot resets the router's counters: the real totals are unknown
-        unknown = reason == "router_rebooted"
+    if spec.watch == "hotspot":
+        # only a live logout has the final counters; a session that ended unseen (unreachable, stopped,
+        # rebooted) has unknown totals, and the last values pantau saw are given as such
+        unknown = reason != "logout"
         data["bytes_in"] = None if unknown else record["bytes_in"]
         data["bytes_out"] = None if unknown else record["bytes_out"]
+        if unknown:
+            data["bytes_in_last_seen"] = record["bytes_in"]
+            data["bytes_out_last_seen"] = record["bytes_out"]
     data["reason"] = reason
     return data
