@@ -16,7 +16,7 @@ from monitor.routeros.client import RouterClient
 from monitor.routeros.config import TlsConfig
 from monitor.routeros.sim.simulator import RouterSimulator
 from monitor.routeros.sim.tls import anonymous_server_context
-from monitor.routeros.wire import WordCodec
+from monitor.routeros.wire import Codec
 
 
 async def _connect(sim: RouterSimulator, ctx: ssl.SSLContext | None = None, **kw) -> RouterClient:
@@ -60,7 +60,7 @@ def _client_ctx(ca: trustme.CA | None) -> ssl.SSLContext:
 
 @pytest.mark.parametrize(("case", "expected"), [
     ("expired", "certificate has expired"),
-    ("hostname", "for another name than the address"),
+    ("hostname", "made for another"),
     ("unknown_ca", "unknown CA"),
 ])
 async def test_tls_errors_name_the_failed_check(ca: trustme.CA, case: str, expected: str) -> None:
@@ -135,11 +135,11 @@ async def test_cp1251_router_needs_its_encoding() -> None:
 
 
 def test_auto_codec_decodes_utf8_first_and_remembers_legacy_values() -> None:
-    codec = WordCodec("auto")
+    codec = Codec("auto")
     assert codec.decode("=name=josé".encode()) == "=name=josé"
     assert codec.encode("?name=josé") == "?name=josé".encode()  # came as UTF-8: stays UTF-8
-    legacy = WordCodec("auto")
+    legacy = Codec("auto")
     assert legacy.decode("=name=josé".encode("cp1252")) == "=name=josé"
     assert legacy.encode("?name=josé") == "?name=josé".encode("cp1252")
-    with pytest.raises(LookupError):
-        WordCodec("no-such-codec")
+    with pytest.raises(ValueError):
+        Codec("no-such-codec")

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING
 
 from ..errors import RouterError, RouterTrap
-from .wire import WireError, WordCodec, encode_sentence, read_sentence, sentence_to_reply
+from .wire import UTF8, Codec, WireError, encode_sentence, read_sentence, sentence_to_reply
 
 if TYPE_CHECKING:
     from .config import RouterConfig
@@ -36,17 +36,27 @@ class RouterClient:
     """A logged-in API connection. Create with ``await RouterClient.connect(...)``."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, timeout: float,
-                 encoding: str = "utf-8"):
-        self._codec = WordCodec(encoding)
+                 codec: Codec = UTF8):
         self._reader = reader
         self._writer = writer
         self.timeout = timeout
+        self._codec = codec
         self._tags = itertools.count(1)
         self._queues: dict[str, asyncio.Queue] = {}
         self._error: RouterError | None = None
         self.login_method = "password"  # or "challenge" (pre-6.43)
         self.resource_row: dict[str, str] = {}  # /system/resource at connect: version, uptime, board-name
         self._reader_task = asyncio.create_task(self._read_loop())
+
+    @classmethod
+    async def for_router(cls, config: RouterConfig, *, username: str | None = None,
+                         password: str | None = None) -> RouterClient:
+        """Connect to a configured router with its TLS, timeout and encoding (``username`` and
+        ``password`` override the read-only user, e.g. for the manage user)."""
+        return await cls.connect(config.address, int(config.port or 8728), username or config.username,
+                                 password if password is not None else config.password.get_secret_value(),
+                                 ssl_context=config.ssl_context(), timeout=config.timeout,
+                                 encoding=config.encoding)
 
     @classmethod
     async def connect(cls, host: str, port: int, username: str, password: str, *,
@@ -64,19 +74,14 @@ class RouterClient:
             raise RouterError(f"connect to {host}:{port} timed out after {timeout:g}s", kind="timeout") from None
         except ConnectionRefusedError:
             raise RouterError(f"connection to {host}:{port} refused", kind="refused") from None
-        except ssl.SSLCertVerificationError as exc:
-            raise RouterError(f"TLS with {host}:{port}: {certificate_problem(exc)}", kind="tls") from None
         except ssl.SSLError as exc:
-            raise RouterError(f"TLS handshake with {host}:{port} failed: {exc.reason}{_handshake_hint(exc)}",
-                              kind="tls") from None
-        except ConnectionResetError:
-            if ssl_context is None:
-                raise RouterError(f"connection to {host}:{port} reset", kind="refused") from None
-            raise RouterError(f"TLS handshake with {host}:{port} failed: the router closed the connection"
-                              f"{_HANDSHAKE_HINT}", kind="tls") from None
+            raise RouterError(f"TLS handshake with {host}:{port} failed: {tls_reason(exc)}", kind="tls") from None
         except OSError as exc:
+            if ssl_context is not None and isinstance(exc, ConnectionResetError | ConnectionAbortedError):
+                raise RouterError(f"TLS handshake with {host}:{port} failed: the router closed the connection "
+                                  f"({exc.strerror or exc}). {ANONYMOUS_HINT}", kind="tls") from None
             raise RouterError(f"cannot connect to {host}:{port}: {exc.strerror or exc}", kind="refused") from None
-        client = cls(reader, writer, timeout=timeout, encoding=encoding)
+        client = cls(reader, writer, timeout=timeout, codec=Codec(encoding))
         try:
             await client._login(username, password)
             if check_version:
@@ -252,41 +257,32 @@ class RouterClient:
             await self._reader_task
 
 
-async def open_client(config: RouterConfig) -> RouterClient:
-    """Connect and log in to a configured router (address, port, TLS, timeout, encoding)."""
-    return await RouterClient.connect(config.address, int(config.port or 8728), config.username,
-                                      config.password.get_secret_value(), ssl_context=config.ssl_context(),
-                                      timeout=config.timeout, encoding=config.encoding)
+ANONYMOUS_HINT = ("A router whose api-ssl service has no certificate (the RouterOS default) only speaks "
+                  "anonymous DH: set tls: {verify: false, anonymous: true}, or give the service a "
+                  "certificate (/ip service set api-ssl certificate=...)")
 
 
-_HANDSHAKE_HINT = ("; api-ssl without a certificate (the RouterOS default) only offers anonymous DH: set "
-                   "tls: {verify: false, anonymous: true}, or give api-ssl a certificate (docs/routeros.md)")
-_VERIFY_PROBLEMS = {
-    10: "the router's certificate has expired (renew it on the router: /certificate)",
-    9: "the router's certificate is not valid yet (check the router's clock)",
-    64: "the certificate is for another name than the address pantau connects to (hostname check; "
-        "give the certificate a subject-alt-name with this address)",
-    62: "the certificate is for another name than the address pantau connects to (hostname check; "
-        "give the certificate a subject-alt-name with this address)",
-    18: "the certificate is self-signed and unknown (unknown CA: set tls.ca to it, or verify: false)",
-    19: "the certificate chain ends in an unknown CA (set tls.ca to the router's CA certificate)",
-    20: "the certificate was issued by an unknown CA (set tls.ca to the router's CA certificate)",
-    21: "the certificate was issued by an unknown CA (set tls.ca to the router's CA certificate)",
-}
-
-
-def certificate_problem(exc: ssl.SSLCertVerificationError) -> str:
-    """Which certificate check failed, in words an operator can act on."""
-    text = _VERIFY_PROBLEMS.get(exc.verify_code)
-    if text is None and ("Hostname mismatch" in str(exc.verify_message)
-                         or "IP address mismatch" in str(exc.verify_message)):
-        text = _VERIFY_PROBLEMS[62]
-    return f"certificate check failed: {text or exc.verify_message}"
-
-
-def _handshake_hint(exc: ssl.SSLError) -> str:
-    reason = str(exc.reason or "")
-    return _HANDSHAKE_HINT if "HANDSHAKE_FAILURE" in reason or "NO_SHARED_CIPHER" in reason else ""
+def tls_reason(exc: ssl.SSLError) -> str:
+    """Which TLS check failed, in words an operator can act on."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        why = exc.verify_message or exc.reason or "certificate not accepted"
+        hints = {"certificate has expired": "the router's certificate has expired (renew it on the router)",
+                 "Hostname mismatch": "the certificate was made for another name "
+                                      "(make it for the address pantau connects to, or set tls.verify: false)",
+                 "IP address mismatch": "the certificate was made for another address "
+                                        "(make it for the address pantau connects to, or set tls.verify: false)",
+                 "self-signed certificate": "the certificate is self-signed: give its CA as tls.ca",
+                 "unable to get local issuer certificate": "unknown CA: give the CA that signed the router's "
+                                                           "certificate as tls.ca"}
+        for key, hint in hints.items():
+            if key.lower() in why.lower():
+                return f"{why}: {hint}"
+        return why
+    reason = exc.reason or str(exc)
+    if reason in ("SSLV3_ALERT_HANDSHAKE_FAILURE", "NO_SHARED_CIPHER", "NO_CIPHERS_AVAILABLE",
+                  "SSLV3_ALERT_INSUFFICIENT_SECURITY", "TLSV1_ALERT_INSUFFICIENT_SECURITY"):
+        return f"{reason}: no cipher in common. {ANONYMOUS_HINT}"
+    return reason
 
 
 def version_problem(version: str) -> str | None:

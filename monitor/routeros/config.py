@@ -16,34 +16,34 @@ from ..delivery.phone import normalize_msisdn
 DEFAULT_PHONE_REGEX = r"(?<![\d+])(?:\+?62|0)[\s.-]?8(?:[\s.-]?\d){7,12}(?!\d)"
 
 
+#: Anonymous (certificate-less) key exchanges, the only ones a RouterOS api-ssl service without a
+#: certificate offers; OpenSSL disables them below security level 0. TLS 1.3 has none, hence ≤ 1.2.
+ANONYMOUS_CIPHERS = "HIGH:aNULL:!eNULL:@SECLEVEL=0"
+
+
 class TlsConfig(BaseModel):
-    """api-ssl settings. ``verify: false`` accepts any certificate (the router's self-signed one)."""
+    """api-ssl settings. ``verify: false`` accepts any certificate (the router's self-signed one);
+    ``anonymous: true`` also offers the anonymous-DH ciphers a router without a certificate needs."""
 
     model_config = ConfigDict(extra="forbid")
     verify: bool = True
     ca: Path | None = None
-    # api-ssl without a certificate (the RouterOS default): anonymous DH ciphers, TLS 1.2, no identity
     anonymous: bool = False
 
     @model_validator(mode="after")
-    def _anonymous_cannot_verify(self) -> TlsConfig:
-        if self.anonymous and (self.verify or self.ca is not None):
-            raise ValueError("anonymous TLS has no certificate to verify: set verify: false (and no ca)")
+    def _anonymous_needs_no_verify(self) -> TlsConfig:
+        if self.anonymous and self.verify:
+            raise ValueError("anonymous: true has no certificate to verify: set verify: false as well")
         return self
 
     def ssl_context(self) -> ssl.SSLContext:
-        if self.anonymous:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            ctx.maximum_version = ssl.TLSVersion.TLSv1_2  # anonymous suites do not exist in TLS 1.3
-            ctx.set_ciphers("ADH-AES256-GCM-SHA384:ADH-AES128-GCM-SHA256:ADH-AES256-SHA256:"
-                            "ADH-AES128-SHA256:ADH-AES256-SHA:ADH-AES128-SHA:@SECLEVEL=0")
-            return ctx
         ctx = ssl.create_default_context(cafile=str(self.ca) if self.ca else None)
         if not self.verify:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
+        if self.anonymous:
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+            ctx.set_ciphers(ANONYMOUS_CIPHERS)
         return ctx
 
 
@@ -98,6 +98,9 @@ class RouterConfig(BaseModel):
     username: str = Field(min_length=1)
     password: Secret
     tls: Literal[False] | TlsConfig = False
+    # how the router's words are encoded: auto = UTF-8, falling back to cp1252 per word (Winbox text)
+    encoding: Literal["auto", "utf-8", "cp1252", "cp1251", "cp1250", "cp1253", "cp1254", "cp1257",
+                      "latin-1"] = "auto"
     watch: list[Literal["hotspot", "ppp"]] = Field(default_factory=lambda: ["hotspot", "ppp"], min_length=1)
     mode: Literal["listen", "poll"] = "listen"
     poll_interval: PositiveDuration = 5.0
@@ -113,9 +116,7 @@ class RouterConfig(BaseModel):
     interfaces: list[str] = Field(default_factory=list)  # link down/up of these (running, via listen)
     interface_hold: Duration = Field(default=5.0, ge=0)  # a link change must last this long to count
     health: HealthConfig | None = None
-    netwatch: Literal["off", "follow"] = "off"
-    # how the router's words are encoded (Winbox writes windows-125x); auto: UTF-8, else cp1252 per word
-    encoding: Literal["auto", "utf-8", "cp1252", "cp1251", "cp1250", "latin-1"] = "auto"  # follow: the router's /tool/netwatch status → host.*
+    netwatch: Literal["off", "follow"] = "off"  # follow: the router's /tool/netwatch status → host.*
 
     @field_validator("tls", mode="before")
     @classmethod

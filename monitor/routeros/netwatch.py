@@ -8,7 +8,7 @@ import structlog
 import yaml
 
 from ..config.durations import format_duration, parse_routeros_duration
-from .client import open_client
+from .client import RouterClient
 from .config import RouterConfig
 
 log = structlog.get_logger("pantau.routeros")
@@ -60,7 +60,7 @@ async def import_netwatch(config: RouterConfig) -> str:
 
     Raises RouterError / RouterTrap when the router cannot be read.
     """
-    client = await open_client(config)
+    client = await RouterClient.for_router(config)
     try:
         rows = await client.print("/tool/netwatch")
     finally:

@@ -22,7 +22,7 @@ import structlog
 from ..errors import RouterError, RouterTrap
 from ..events import Event, Source
 from .backoff import ConnectGate
-from .client import RouterClient, open_client
+from .client import RouterClient
 from .config import RouterConfig
 from .health import LinkChange, LinkDebouncer, ThresholdJudge, readings
 from .netwatch import _name as netwatch_name
@@ -60,7 +60,7 @@ class RouterHealthWatcher:
             try:
                 self._gate.check()
                 c = self.config
-                client = await open_client(c)
+                client = await RouterClient.for_router(c)
                 if self._gate.succeeded():
                     self._log.info("health_connected")
                 await self._session(client)

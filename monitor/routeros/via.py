@@ -23,7 +23,7 @@ import structlog
 from ..errors import RouterError
 from ..hosts.probe import CheckResult
 from .backoff import BACKOFF_CAP, ConnectGate
-from .client import RouterClient, open_client
+from .client import RouterClient
 from .config import RouterConfig
 from .ping import router_ping
 
@@ -52,7 +52,7 @@ class RouterPinger:
             self._gate.check()  # backing off: this check is skipped without touching the router
             c = self.router
             try:
-                self._client = await open_client(c)
+                self._client = await RouterClient.for_router(c)
             except RouterError as exc:
                 delay, first = self._gate.failed(exc) or (0.0, False)
                 if first:

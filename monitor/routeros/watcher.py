@@ -31,7 +31,7 @@ import structlog
 from ..errors import RouterError, RouterTrap
 from ..events import Event, Source
 from .backoff import ConnectGate
-from .client import RouterClient, open_client
+from .client import RouterClient
 from .config import RouterConfig
 from .reboot import SettleWindow, UptimeTracker
 from .sessions import SPECS, MenuSpec, login_data, logout_data, make_record, session_key
@@ -62,6 +62,7 @@ class RouterWatcher:
         self._locks = {s.path: asyncio.Lock() for s in self._specs}
         self._listening = {s.path: False for s in self._specs}
         self.identity: str | None = None
+        self.api_latency_s: float | None = None  # the last /system/identity round trip (/metrics)
         self.down = False
         self._failures = 0
         self._streak_since: float | None = None
@@ -89,6 +90,10 @@ class RouterWatcher:
         """The last known sessions of ``hotspot`` or ``ppp`` (key → record), for status pages."""
         return dict(self._known.get(SPECS[watch].path, {}))
 
+    def session_count(self, watch: str) -> int:
+        """How many ``hotspot`` or ``ppp`` sessions are active now (no copy: /metrics)."""
+        return len(self._known.get(SPECS[watch].path, ()))
+
     async def run(self) -> None:
         tasks = [asyncio.create_task(self._listen_loop(s), name=f"listen {self.config.name} {s.path}")
                  for s in self._specs] if self.config.mode == "listen" else []
@@ -111,7 +116,7 @@ class RouterWatcher:
         c = self.config
         self._gate.check()
         try:
-            client = await open_client(c)
+            client = await RouterClient.for_router(c)
         except RouterError as exc:
             backoff = self._gate.failed(exc)
             if backoff is not None and backoff[1]:
@@ -188,7 +193,9 @@ class RouterWatcher:
                 if self._control is None or self._control.closed:
                     self._control = await self._connect()
                 try:
+                    started = time.perf_counter()
                     rows = await self._control.print("/system/identity")
+                    self.api_latency_s = time.perf_counter() - started
                     self.identity = rows[0].get("name") if rows else self.identity
                 except RouterTrap as exc:  # answered, so reachable
                     self._log.error("router_print_trap", menu="/system/identity", error=str(exc))

@@ -5,10 +5,11 @@ use librouteros' protocol layer: it cannot multiplex ``.tag``-ged commands (need
 next to a heartbeat on one connection) and its parser turns ``0123``/``yes`` into int/bool, which
 would corrupt voucher names. Values always stay ``str``.
 
-Words are bytes: RouterOS stores what Winbox or the terminal typed (often windows-125x), without
-re-encoding. ``WordCodec`` turns them into ``str`` per router: a fixed encoding (``utf-8``,
-``cp1252``, ``cp1251``…) or ``auto`` — UTF-8, falling back to cp1252 per word; a value that came in
-as cp1252 is written back (queries, ``set``) as cp1252, so ``?name=`` finds it again.
+Words are bytes: RouterOS stores and returns what was typed, and Winbox and the terminal type
+windows-125x (cp1252 for Indonesian Latin text, cp1251 for Cyrillic). A ``Codec`` per connection
+turns bytes into text and back with the router's encoding; ``auto`` reads UTF-8 and falls back to
+cp1252 for a word that is not UTF-8, and remembers such values so a query or write of them goes
+back in the bytes the router has (``?name=José`` must match the cp1252 bytes of the stored name).
 
 A word is ``<length><bytes>``; a sentence is words ended by an empty word (length 0). Lengths use
 1..5 bytes::
@@ -79,19 +80,19 @@ def decode_length(data: bytes) -> int:
     return int.from_bytes(data[1:], "big")
 
 
-ENCODINGS = ("auto", "utf-8", "cp1252", "cp1251", "cp1250", "latin-1")
-_AUTO_FALLBACK = "cp1252"
-_REMEMBER = 50_000  # legacy-encoded values remembered per connection (auto)
+ENCODINGS = ("auto", "utf-8", "cp1252", "cp1251", "cp1250", "cp1253", "cp1254", "cp1257", "latin-1")
 
 
-class WordCodec:
-    """Bytes ↔ str for one connection. See the module docstring for ``auto``."""
+class Codec:
+    """Text ↔ bytes for one connection's words (see the module docstring)."""
 
-    def __init__(self, encoding: str = "utf-8"):
-        if encoding != "auto":
-            "".encode(encoding)  # LookupError for an unknown codec, at construction
+    def __init__(self, encoding: str = "utf-8", *, fallback: str = "cp1252", remember: int = 10_000):
+        if encoding not in ENCODINGS:
+            raise ValueError(f"unknown encoding {encoding!r} (one of {', '.join(ENCODINGS)})")
         self.encoding = encoding
-        self._legacy: set[str] = set()
+        self.fallback = fallback
+        self._legacy: dict[str, None] = {}  # values auto-decoded with the fallback (insertion-ordered)
+        self._remember = remember
 
     def decode(self, raw: bytes) -> str:
         if self.encoding != "auto":
@@ -99,44 +100,45 @@ class WordCodec:
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
-            text = raw.decode(_AUTO_FALLBACK, errors="replace")
-            if len(self._legacy) < _REMEMBER:
-                self._legacy.add(_value_of(text))
+            text = raw.decode(self.fallback, errors="replace")
+            _, _, value = _split_value(text)
+            self._legacy[value] = None
+            if len(self._legacy) > self._remember:
+                del self._legacy[next(iter(self._legacy))]
             return text
 
     def encode(self, word: str) -> bytes:
         if self.encoding != "auto":
             return word.encode(self.encoding, errors="replace")
-        if self._legacy and _value_of(word) in self._legacy:
-            try:
-                return word.encode(_AUTO_FALLBACK)
-            except UnicodeEncodeError:
-                pass
+        prefix, sep, value = _split_value(word)
+        if sep and value in self._legacy:
+            return prefix.encode("utf-8") + sep.encode() + value.encode(self.fallback, errors="replace")
         return word.encode("utf-8")
 
 
-def _value_of(word: str) -> str:
-    """``=name=value`` / ``?name=value`` → ``value``; other words whole."""
+def _split_value(word: str) -> tuple[str, str, str]:
+    """``=name=value`` / ``?name=value`` / ``?=name=value`` → (prefix, "=", value); else (word, "", "")."""
     if word[:1] in ("=", "?"):
-        _, sep, value = word[1:].partition("=")
+        start = 2 if word.startswith("?=") else 1
+        head, sep, value = word[start:].partition("=")
         if sep:
-            return value
-    return word
+            return word[:start] + head, sep, value
+    return word, "", ""
 
 
-UTF8 = WordCodec("utf-8")
+UTF8 = Codec("utf-8")
 
 
-def encode_word(word: str, codec: WordCodec = UTF8) -> bytes:
+def encode_word(word: str, codec: Codec = UTF8) -> bytes:
     raw = codec.encode(word)
     return encode_length(len(raw)) + raw
 
 
-def encode_sentence(words: list[str] | tuple[str, ...], codec: WordCodec = UTF8) -> bytes:
+def encode_sentence(words: list[str] | tuple[str, ...], codec: Codec = UTF8) -> bytes:
     return b"".join(encode_word(w, codec) for w in words) + b"\x00"
 
 
-async def read_word(reader: asyncio.StreamReader, codec: WordCodec = UTF8) -> str:
+async def read_word(reader: asyncio.StreamReader, codec: Codec = UTF8) -> str:
     try:
         head = await reader.readexactly(1)
         extra = extra_length_bytes(head[0])
@@ -151,7 +153,7 @@ async def read_word(reader: asyncio.StreamReader, codec: WordCodec = UTF8) -> st
     return codec.decode(raw)
 
 
-async def read_sentence(reader: asyncio.StreamReader, codec: WordCodec = UTF8) -> list[str]:
+async def read_sentence(reader: asyncio.StreamReader, codec: Codec = UTF8) -> list[str]:
     """Read one sentence (a list of words, without the terminating empty word).
 
     Raises WireError when the stream ends or is malformed. Empty sentences are skipped, as

@@ -1,9 +1,14 @@
 """A RouterOS API simulator: a real TCP (optionally TLS) server speaking the binary API protocol.
 
 It is a product feature (``pantau demo`` runs on it) and the peer of every RouterOS test. It serves
-``/login``, ``print`` (``=.proplist=``, ``?`` queries, ``=count-only=``), ``listen`` (``.dead=true`` on
-removals, never ``!done`` until ``/cancel``), ``/cancel``, ``add``/``set``/``remove``, ``.tag`` on every
-reply and ``!empty`` before ``!done`` on empty prints (7.18+, switchable), on the menus in ``MENUS``.
+``/login``, ``print`` (``=.proplist=``, ``?`` queries with the documented ``?#`` stack, ``=count-only=``),
+``listen`` (tagged or not; ``.dead=true`` on removals, never ``!done`` until ``/cancel``), ``/cancel``
+(the cancelled command's ``!trap`` "interrupted", then ``/cancel``'s own ``!done``, then the
+cancelled command's ``!done``, as the API docs show), ``add``/``set``/``remove``, ``.tag`` on every
+reply and ``!empty`` before ``!done`` on empty prints only when ``version`` is 7.18 or newer, on the
+menus in ``MENUS``. Words are encoded with ``encoding`` (a router whose names were typed in Winbox
+holds cp1252 bytes); ``ssl_context=anonymous_server_context()`` (sim/tls.py) is api-ssl without a
+certificate.
 
 Script it from Python (all methods are synchronous and must run in the simulator's event loop)::
 
@@ -27,7 +32,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from ..wire import WireError, WordCodec, encode_sentence, read_sentence, split_attribute
+from ..wire import UTF8, Codec, WireError, encode_sentence, read_sentence, split_attribute
 from .login import LoginAuthority
 from .menus import Menu, apply_proplist, format_routeros_duration
 from .ping import PingTargets, run_ping, validate_ping
@@ -41,13 +46,26 @@ SESSION_MENUS = ("/ip/hotspot/active", "/ppp/active")
 FAULTS = ("drop", "hang", "delay", "trap", "fatal", "refuse")
 
 
+UNTAGGED = ""  # the key of an untagged listen in _Conn.listens (its replies carry no .tag)
+
+
+def tag_words(tag: str) -> list[str]:
+    return [] if tag == UNTAGGED else [f".tag={tag}"]
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"7.18.2 (stable)"`` → (7, 18, 2)."""
+    head = version.split()[0] if version.strip() else "0"
+    return tuple(int(part) for part in head.split(".") if part.isdigit())
+
+
 @dataclass(eq=False)
 class _Conn:
     writer: asyncio.StreamWriter
-    codec: WordCodec = field(default_factory=WordCodec)
     logged_in: bool = False
     challenge: str | None = None  # pre-6.43 login: the challenge this connection was given
     listens: dict[str, tuple[str, list[str] | None]] = field(default_factory=dict)  # tag → (menu, proplist)
+    codec: Codec = UTF8
     commands: dict[str, asyncio.Task] = field(default_factory=dict)  # tag → running streamed command (/ping)
 
     def close(self) -> None:
@@ -61,11 +79,6 @@ class _Conn:
             self.writer.write(b"".join(encode_sentence(s, self.codec) for s in sentences))
 
 
-def _version_tuple(version: str) -> tuple[int, ...]:
-    head = version.split()[0] if version.strip() else "0"
-    return tuple(int(p) for p in head.split(".") if p.isdigit())
-
-
 class RouterSimulator(SimulatorScripting):
     """A scripted RouterOS router. See the module docstring for the scripting API."""
 
@@ -76,10 +89,10 @@ class RouterSimulator(SimulatorScripting):
         self.host = host
         self.port = port
         self.ssl_context = ssl_context
-        # RouterOS 7.18+ sends !empty for an empty print; None: as the version does
-        self.empty_reply = _version_tuple(version) >= (7, 18) if empty_reply is None else empty_reply
         self.version = version
-        self.encoding = encoding  # how this router's words are bytes (Winbox writes windows-125x)
+        # RouterOS 7.18+ sends !empty for an empty print; older versions only !done
+        self.empty_reply = version_tuple(version) >= (7, 18) if empty_reply is None else empty_reply
+        self.encoding = encoding
         self.fault: str | None = None
         self.fault_delay = 0.0
         self.fault_menu: str | None = None
@@ -89,7 +102,7 @@ class RouterSimulator(SimulatorScripting):
         self._tasks: set[asyncio.Task] = set()
         self._handlers: set[asyncio.Task] = set()  # one per accepted connection
         self._booted = time.monotonic() - uptime  # /system/resource uptime; reboot() restarts it at 0
-        self.logins = LoginAuthority(username, password, legacy=_version_tuple(version) < (6, 43))
+        self.logins = LoginAuthority(username, password, legacy=version_tuple(version) < (6, 43))
         self.pings = PingTargets()  # which addresses answer this router's /ping
         self.resource: dict[str, str] = {}  # overrides of /system/resource (cpu-load, free-memory...)
         self.health: dict[str, str] = {}  # /system/health sensors, e.g. {"temperature": "41", "voltage": "24.1"}
@@ -199,14 +212,13 @@ class RouterSimulator(SimulatorScripting):
             for tag, (path, proplist) in conn.listens.items():
                 if path != menu.path:
                     continue
-                t = [f".tag={tag}"] if tag else []  # an untagged listen gets untagged rows
                 if row is None:
-                    conn.send(["!re", f"=.id={item_id}", "=.dead=yes", *t])  # as the API page shows it
+                    conn.send(["!re", f"=.id={item_id}", "=.dead=yes", *tag_words(tag)])  # as the API page shows
                 else:
                     out = apply_proplist(row, proplist)
                     if ".id" in row:
                         out = {".id": item_id, **out}
-                    conn.send(["!re", *(f"={k}={v}" for k, v in out.items()), *t])
+                    conn.send(["!re", *(f"={k}={v}" for k, v in out.items()), *tag_words(tag)])
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections_accepted += 1
@@ -217,7 +229,7 @@ class RouterSimulator(SimulatorScripting):
         if self.fault in ("drop", "refuse"):
             writer.close()
             return
-        conn = _Conn(writer, codec=WordCodec(self.encoding))
+        conn = _Conn(writer, codec=Codec(self.encoding))
         self._conns.add(conn)
         try:
             while True:
@@ -274,18 +286,20 @@ class RouterSimulator(SimulatorScripting):
             conn.send(["!fatal", "session terminated on request"])
             return False
         if cmd == "/cancel":
-            # the documented order: the command's !trap "interrupted", /cancel's !done, the command's !done
+            # the documented order: each cancelled command's !trap "interrupted", /cancel's !done, their !done
             targets = [attrs["tag"]] if "tag" in attrs else [*conn.listens, *conn.commands]
-            ended = []
+            cancelled = []
             for target in targets:
                 task = conn.commands.pop(target, None)
                 if task is not None:
                     task.cancel()
                 if conn.listens.pop(target, None) is not None or task is not None:
-                    tt = [f".tag={target}"] if target and not target.startswith("untagged-") else []
-                    conn.send(["!trap", "=category=2", "=message=interrupted", *tt])
-                    ended.append(tt)
-            conn.send(["!done", *t], *(["!done", *tt] for tt in ended))
+                    cancelled.append(target)
+            for target in cancelled:
+                conn.send(["!trap", "=category=2", "=message=interrupted", *tag_words(target)])
+            conn.send(["!done", *t])
+            for target in cancelled:
+                conn.send(["!done", *tag_words(target)])
             return True
         if cmd == "/ping":
             self._ping(conn, attrs, tag, t, trap)
@@ -301,8 +315,8 @@ class RouterSimulator(SimulatorScripting):
         proplist = [p for p in attrs.get(".proplist", "").split(",") if p] or None
         if verb in ("print", "getall"):
             self._print(conn, menu, proplist, queries, attrs, t)
-        elif verb == "listen":  # untagged is legal (the API page's own example is untagged)
-            conn.listens[tag or ""] = (path, proplist)
+        elif verb == "listen":
+            conn.listens[UNTAGGED if tag is None else tag] = (path, proplist)
         elif verb == "add" and not menu.singleton:
             conn.send(["!done", f"=ret={menu.add(attrs)}", *t])
         elif verb in ("set", "remove"):
@@ -349,7 +363,7 @@ class RouterSimulator(SimulatorScripting):
         if problem is not None:
             trap(problem)
             return
-        key = tag if tag is not None else f"untagged-{id(attrs)}"
+        key = tag if tag is not None else UNTAGGED
         task = asyncio.get_running_loop().create_task(
             run_ping(self.pings, attrs, conn.send, t, v6=self.version.startswith("6")))
         conn.commands[key] = task
