@@ -51,8 +51,9 @@ def story() -> list[Step]:
         (21.0, "pelanggan-017 disconnects", lambda s: s.ppp_disconnect("pelanggan-017")),
         (22.0, "the access point ap-lantai-2 (172.16.5.2, pinged from the router) loses power",
          lambda s: s.pings.set_down(AP_ADDRESS)),
-        (25.0, "ap-lantai-2 has power again", lambda s: s.pings.set(AP_ADDRESS, rtt_ms=2.5)),
-        (28.0, "end of the story", lambda s: None),
+        # long enough to outlast the hold of a child's DOWN while its router (its parent) is checked
+        (33.0, "ap-lantai-2 has power again", lambda s: s.pings.set(AP_ADDRESS, rtt_ms=2.5)),
+        (36.0, "end of the story", lambda s: None),
     ]
 
 
@@ -63,7 +64,7 @@ def demo_config(sim: RouterSimulator, state_dir: Path, *, with_host: bool,
         "defaults": {"interval": "1s", "count": 1, "timeout": "500ms", "down_after": 2, "up_after": 1},
         "hosts": ([{"name": "gateway-lokal", "address": "127.0.0.1", "labels": {"site": "demo"}}] if with_host else [])
         + [{"name": "ap-lantai-2", "address": AP_ADDRESS, "via": "rtrw-demo", "interval": poll,
-            "labels": {"site": "demo"}}],
+            "timeout": "50ms", "labels": {"site": "demo"}}],
         "routers": [{"name": "rtrw-demo", "address": "127.0.0.1", "port": sim.port, "username": sim.username,
                      "password": sim.password, "mode": "listen", "poll_interval": poll, "down_after": 2,
                      "timeout": "1s", "labels": {"site": "demo"}}],
