@@ -36,6 +36,7 @@ from .hosts.state import HostStateStore
 from .logs import register_secrets
 from .redaction import collect_secrets
 from .routeros.config import RouterConfig
+from .routeros.router_health import RouterHealthWatcher, wants_health_watcher
 from .routeros.store import RouterStore
 from .routeros.watcher import RouterWatcher
 from .state_writer import StateWriter
@@ -72,6 +73,7 @@ class Engine(ReloadMixin):
         self.ready = False  # start() finished and stop() not begun: /readyz
         self._own_probe = probe is None
         self.scheduler: IcmpScheduler | None = None
+        self.pingers: dict[str, Any] = {}  # router name → RouterPinger for hosts[].via
 
     # -- sources ----------------------------------------------------------------------------------
 
@@ -88,6 +90,11 @@ class Engine(ReloadMixin):
         saved = persisted.get(host.name)
         if initial is None and saved and saved[2] == host.address:
             initial = (saved[0], saved[1])
+        if host.via is not None:  # pinged from a router: a task per host, sharing the router's pinger
+            mon = HostMonitor(host, self._via_probe(host), self.emit, store=self.host_store, initial=initial)
+            self.monitors[host.name] = mon
+            self.supervisor.spawn(f"host:{host.name}", mon.run)
+            return
         mon = HostMonitor(host, self.probe, self.emit, store=self.host_store, initial=initial)
         self.monitors[host.name] = mon
         if isinstance(self.probe, IcmpEngine):
@@ -103,6 +110,14 @@ class Engine(ReloadMixin):
         if self.scheduler is not None:
             self.scheduler.remove(name)
         await self.supervisor.cancel(f"host:{name}")
+
+    def _via_probe(self, host: Any) -> Probe:
+        from .routeros.via import RouterPinger, SizedProbe
+
+        if host.via not in self.pingers:
+            router = next(r for r in self.config.settings.routers if r.name == host.via)
+            self.pingers[host.via] = RouterPinger(router)
+        return SizedProbe(self.pingers[host.via], host.size)
 
     def _on_result(self, name: Hashable, result: CheckResult) -> None:
         mon = self.monitors.get(str(name))
@@ -121,6 +136,9 @@ class Engine(ReloadMixin):
         watcher = RouterWatcher(router, emit=self.emit, store=self.session_store, supervisor=self.supervisor)
         self.watchers[router.name] = watcher
         self.supervisor.spawn(f"router:{router.name}", watcher.run)
+        if wants_health_watcher(router):  # interfaces, health thresholds, netwatch: follow
+            health = RouterHealthWatcher(router, emit=self.emit)
+            self.supervisor.spawn(f"router-health:{router.name}", health.run)
 
     def _new_notifier(self, cfg: NotifierConfig) -> Any:
         kind = self.config.registry.get(cfg.type)
@@ -155,6 +173,8 @@ class Engine(ReloadMixin):
         self.emitted.append(event)
         self.event_counts[event.type] += 1
         del self.emitted[:-1000]
+        if event.type == "router.up" and event.source.name in self.pingers:
+            self.pingers[event.source.name].router_back()  # via: hosts resume now, not after the backoff
         if self.writer is not None:
             self.writer.submit(event, names)
         return names
@@ -179,8 +199,9 @@ class Engine(ReloadMixin):
     async def start(self) -> None:
         settings = self.config.settings
         register_secrets(secret_values(self.config))
-        if self.probe is None and self.config.hosts:
-            self.probe = await open_probe(settings.icmp, self.config.hosts)
+        direct = [h for h in self.config.hosts if h.via is None]  # via: hosts are pinged by their router
+        if self.probe is None and direct:
+            self.probe = await open_probe(settings.icmp, direct)
         self.http = aiohttp.ClientSession()
         problems = []
         for cfg in self.config.notifiers:
@@ -265,6 +286,9 @@ class Engine(ReloadMixin):
             await self.http.close()
         if self.probe is not None and self._own_probe:
             await self.probe.aclose()
+        for pinger in self.pingers.values():
+            with contextlib.suppress(Exception):
+                await pinger.aclose()
         for store in (self.host_store, self.session_store, self.subscription_store):
             if store is not None:
                 with contextlib.suppress(Exception):

@@ -37,8 +37,9 @@ class ReloadMixin:
         keep = {k: getattr(self.config.settings, k) for k in plan.restart_needed}
         new = dataclasses.replace(new, settings=new.settings.model_copy(update=keep))
         register_secrets(secret_values(new))
-        if plan.hosts.added and self.probe is None:
-            self.probe = await open_probe(new.settings.icmp, new.hosts)
+        direct = [h for h in new.hosts if h.via is None]  # via: hosts are pinged by their router
+        if plan.hosts.added and self.probe is None and direct:
+            self.probe = await open_probe(new.settings.icmp, direct)
         old_config, self.config = self.config, new
         try:
             by_name = {n.name: n for n in new.notifiers}
@@ -72,6 +73,7 @@ class ReloadMixin:
         routers = {r.name: r for r in new.settings.routers}
         for name in plan.routers.removed + plan.routers.changed:
             await self.supervisor.cancel(f"router:{name}")
+            await self.supervisor.cancel(f"router-health:{name}")
             self.watchers.pop(name, None)
         for name in plan.routers.changed + plan.routers.added:
             self._start_router(routers[name])  # a changed one resumes from its saved sessions

@@ -27,6 +27,10 @@ EVENT_TYPES = (
     "subscriber.expired",
     "report.summary",
     "pantau.degraded",
+    "router.rebooted",
+    "router.interface_down",
+    "router.interface_up",
+    "router.health",
 )
 
 

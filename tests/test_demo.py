@@ -1,5 +1,6 @@
 """`pantau demo` as a user runs it: the scripted story produces exactly the notifications an
-operator should see — no replay of users online before start, one router DOWN/UP, no false logout."""
+operator should see — no replay of users online before start, one router DOWN/UP, no false logout, an
+access point behind the router going down and up (pinged by the router)."""
 
 from __future__ import annotations
 
@@ -27,13 +28,17 @@ def test_demo_tells_the_story_without_replays_or_false_logouts():
         ("*Sampai Jumpa*", "User: budi"),
         ("*Selamat Datang*", "User: sari"),
         ("*PPP Terputus*", "User: pelanggan-017"),
+        ("🔴 *HOST DOWN*", ""),
+        ("🟢 *HOST UP*", ""),
     ], out
     budi_logout = messages[6]
     assert "Penyebab: router tidak terjangkau" in budi_logout
     assert "Pemakaian: tidak diketahui" in budi_logout  # never seen counting: unknown, not "0 B"
     assert "andi" not in "".join(messages) and "pelanggan-002" not in "".join(messages)
     assert "Tanggal:" in messages[0] and "Jam:" in messages[0] and "MAC: 3C:22:FB:10:20:30" in messages[0]
-    assert "pantau demo: 9 events" in out
+    # the access point is pinged by the simulated router (hosts[].via), so this part needs no root
+    assert "Host: ap-lantai-2" in messages[9] and "Host: ap-lantai-2" in messages[10]
+    assert "pantau demo: 11 events" in out
 
 
 async def test_demo_also_feeds_the_users_own_notifiers(tmp_path):

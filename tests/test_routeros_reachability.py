@@ -86,6 +86,9 @@ async def test_recovery_diff_reports_changes_while_unreachable(sim: RouterSimula
     rest = sorted((e.type, e.data.get("user") or e.data.get("name"), e.data.get("reason")) for e in rec.events[2:])
     assert rest == [("hotspot.login", "new", None), ("hotspot.logout", "user1", "while_unreachable"),
                     ("ppp.disconnect", "pelanggan-1", "while_unreachable")]
+    (logout,) = rec.of("hotspot.logout")  # ended unseen: final counters unknown, last seen given as such
+    assert (logout.data["bytes_in"], logout.data["bytes_out"]) == (None, None)
+    assert "bytes_in_last_seen" in logout.data and "bytes_out_last_seen" in logout.data
 
 
 @pytest.mark.parametrize("mode", ["poll", "listen"])

@@ -96,7 +96,8 @@ async def test_queries_including_stack_operations(sim: RouterSimulator) -> None:
 
 
 async def test_listen_pushes_changes_with_dead_and_cancel_ends_it(sim: RouterSimulator) -> None:
-    """listen sends each new row and .dead=true on removal, no !done until /cancel, which interrupts it."""
+    """listen sends each new row and .dead=yes on removal (as the API page shows), no !done until
+    /cancel, which interrupts it in the documented order."""
     api = await RawApi.open(sim.port)
     api.send("/ppp/active/listen", ".tag=L")
     with pytest.raises(TimeoutError):
@@ -105,7 +106,7 @@ async def test_listen_pushes_changes_with_dead_and_cancel_ends_it(sim: RouterSim
     added = await api.read()
     assert added[0] == "!re" and f"=.id={item_id}" in added and "=name=pelanggan-7" in added and ".tag=L" in added
     sim.ppp_disconnect("pelanggan-7")
-    assert await api.read() == ["!re", f"=.id={item_id}", "=.dead=true", ".tag=L"]
+    assert await api.read() == ["!re", f"=.id={item_id}", "=.dead=yes", ".tag=L"]
     api.send("/cancel", "=tag=L", ".tag=C")
     # the API docs' order: the cancelled command's trap, /cancel's own !done, then the cancelled !done
     assert [await api.read() for _ in range(3)] == [

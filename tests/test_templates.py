@@ -39,7 +39,8 @@ def test_defaults_render_every_type_in_both_languages(event_type, markup):
     if event.category == "subscriber":  # warnings name the user and what runs out
         assert "User: budi" in indonesian and "User: budi" in english
     elif event.source.kind in ("host", "router"):  # state changes say ON/OFF like the seeds' scripts
-        status = "ON" if event_type in {"host.up", "router.up", "hotspot.login", "ppp.connect"} else "OFF"
+        status = "ON" if event_type in {"host.up", "router.up", "hotspot.login", "ppp.connect",
+                                     "router.rebooted", "router.interface_up"} else "OFF"
         assert f"({status})" in indonesian or f"Status: {status}" in indonesian
         assert f"({status})" in english or f"Status: {status}" in english
     assert "\n\n" not in indonesian and "\n\n" not in english

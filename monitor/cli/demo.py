@@ -3,7 +3,8 @@
 The story: two customers are already online when pantau starts (no replay), a voucher user and a
 named user log in and out, a PPPoE customer connects, the router's API goes away (one router.down,
 no false logouts), sessions change while it is away, it comes back (router.up, then only the real
-differences), and ICMP checks 127.0.0.1. Every notification goes to the console, and to the
+differences), an access point behind the router (pinged by the router over the API, no root
+needed) goes down and up, and ICMP checks 127.0.0.1. Every notification goes to the console, and to the
 notifiers of ``-c FILE`` when given (routed by that file's routes).
 """
 
@@ -26,6 +27,9 @@ from ..routeros.sim.simulator import RouterSimulator
 
 Step = tuple[float, str, Callable[[RouterSimulator], Any]]
 
+#: An access point behind the router: pantau cannot reach it, the router pings it (hosts[].via).
+AP_ADDRESS = "172.16.5.2"
+
 
 def sessions_chapter() -> list[Step]:
     """Hotspot and PPPoE customers come and go."""
@@ -40,6 +44,16 @@ def sessions_chapter() -> list[Step]:
          lambda s: (s.hotspot_traffic("12345", bytes_in=1_250_000, bytes_out=48_300_000),
                     s.hotspot_logout("12345"))),
         (21.0, "pelanggan-017 disconnects", lambda s: s.ppp_disconnect("pelanggan-017")),
+    ]
+
+
+def hosts_chapter() -> list[Step]:
+    """A host behind the router (Netwatch's job): the router pings it over the API, no root needed."""
+    return [
+        (22.0, "the access point ap-lantai-2 (172.16.5.2, pinged from the router) loses power",
+         lambda s: s.pings.set_down(AP_ADDRESS)),
+        # long enough to outlast the hold of a child's DOWN while its router (its parent) is checked
+        (33.0, "ap-lantai-2 has power again", lambda s: s.pings.set(AP_ADDRESS, rtt_ms=2.5)),
     ]
 
 
@@ -61,7 +75,7 @@ def story() -> list[Step]:
 
     A chapter is a function returning steps; add one here (e.g. hosts going down and up through the
     simulated router) and the story interleaves it by time. The last step ends the story."""
-    chapters = [sessions_chapter(), outage_chapter()]
+    chapters = [sessions_chapter(), outage_chapter(), hosts_chapter()]
     steps = sorted((step for chapter in chapters for step in chapter), key=lambda step: step[0])
     return steps + [(max(at for at, _, _ in steps) + 3.0, "end of the story", lambda s: None)]
 
@@ -71,7 +85,9 @@ def demo_config(sim: RouterSimulator, state_dir: Path, *, with_host: bool,
     poll = f"{max(0.1, 1.0 / speed):.2f}s"  # a faster story polls faster, so the outage is still seen
     cfg: dict[str, Any] = {
         "defaults": {"interval": "1s", "count": 1, "timeout": "500ms", "down_after": 2, "up_after": 1},
-        "hosts": [{"name": "gateway-lokal", "address": "127.0.0.1", "labels": {"site": "demo"}}] if with_host else [],
+        "hosts": ([{"name": "gateway-lokal", "address": "127.0.0.1", "labels": {"site": "demo"}}] if with_host else [])
+        + [{"name": "ap-lantai-2", "address": AP_ADDRESS, "via": "rtrw-demo", "interval": poll,
+            "timeout": "50ms", "labels": {"site": "demo"}}],
         "routers": [{"name": "rtrw-demo", "address": "127.0.0.1", "port": sim.port, "username": sim.username,
                      "password": sim.password, "mode": "listen", "poll_interval": poll, "down_after": 2,
                      "timeout": "1s", "labels": {"site": "demo"}}],
@@ -130,6 +146,7 @@ async def run_demo(*, speed: float = 1.0, config_path: str | None = None, loop_f
     # already online before pantau starts: these must NOT be announced as logins
     sim.hotspot_login("andi", "10.5.50.11", "AA:BB:CC:00:00:11", uptime=3600)
     sim.ppp_connect("pelanggan-002", caller_id="AA:BB:CC:00:00:02", address="10.20.0.2", uptime=86400)
+    sim.pings.set(AP_ADDRESS, rtt_ms=2.5)  # the router reaches the access point (pantau itself cannot)
 
     with_host = True
     try:
@@ -156,7 +173,7 @@ async def run_demo(*, speed: float = 1.0, config_path: str | None = None, loop_f
             log_file.close()
             return 2
         print(f"pantau demo — simulated router 'RTRW-Net-Demo' on 127.0.0.1:{sim.port}"
-              f"{' and ICMP to 127.0.0.1' if with_host else ''}.\n"
+              f"{' and ICMP to 127.0.0.1' if with_host else ''}; the router pings ap-lantai-2 ({AP_ADDRESS}).\n"
               "Already online before pantau starts (not announced): hotspot 'andi', PPPoE 'pelanggan-002'.\n"
               f"pantau's own log (JSON lines): {log_path}\n",
               flush=True)

@@ -56,6 +56,8 @@ class HostConfig(_Model):
     max_loss: Percent | None = None  # a check fails when loss exceeds this (default: all lost)
     max_rtt: PositiveDuration | None = None  # a check fails when the average RTT exceeds this
     labels: dict[str, str] = {}
+    via: str | None = Field(None, min_length=1)  # ping from this router (routers[].name) with /ping
+    size: int | None = Field(None, ge=28, le=65535)  # echo size in bytes (via: hosts; RouterOS default 56)
     parent: str | None = None  # a host or router this one sits behind (docs/maintenance.md)
 
     @field_validator("address")
@@ -80,6 +82,8 @@ class HostCheck:
     max_loss: float | None
     max_rtt: float | None
     labels: Mapping[str, str]
+    via: str | None = None  # the router that pings this host, None for pantau's own ICMP
+    size: int = 56
 
 
 class RouteConfig(_Model):
@@ -161,7 +165,7 @@ class Config:
                 interval=h.interval or d.interval, count=h.count or d.count,
                 timeout=h.timeout or d.timeout, down_after=h.down_after or d.down_after,
                 up_after=h.up_after or d.up_after, max_loss=h.max_loss, max_rtt=h.max_rtt,
-                labels=dict(h.labels),
+                labels=dict(h.labels), via=h.via, size=h.size or 56,
             )
             for h in self.settings.hosts[:limit]
         ]
@@ -351,6 +355,11 @@ def _cross_checks(settings: Settings, notifiers: list[NotifierConfig], problems:
         if name not in routers:
             problems.append(f"subscriptions.routers[{i}]: unknown router {name!r}")
     for i, host in enumerate(settings.hosts):
+        if host.via is not None and host.via not in routers:
+            problems.append(f"hosts[{i}].via: unknown router {host.via!r} "
+                            f"(routers: {', '.join(sorted(routers)) or 'none configured'})")
+        if host.size is not None and host.via is None:
+            problems.append(f"hosts[{i}].size: applies to via: hosts only (pantau's own ICMP uses 56 bytes)")
         d = settings.defaults
         timeout = host.timeout or d.timeout
         interval = host.interval or d.interval

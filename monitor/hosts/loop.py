@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import structlog
 
 from ..config.model import HostCheck
+from ..errors import RouterError
 from ..events import Event, Source
 from .detector import Detector, State, Transition
 from .pace import echo_spacing
@@ -113,6 +114,8 @@ class HostMonitor:
                 await self.handle(result, self.clock())
             except asyncio.CancelledError:
                 raise
+            except RouterError as exc:  # via: the router is unreachable: no verdict on the host
+                log.debug("host.check_skipped", host=self.host.name, via=self.host.via, error=str(exc))
             except Exception as exc:  # degrade: this host's loop survives anything but cancellation
                 log.error("host.loop_error", host=self.host.name, error=f"{type(exc).__name__}: {exc}")
             next_at += interval

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import re
 import ssl
@@ -23,6 +24,11 @@ if TYPE_CHECKING:
     from .config import RouterConfig
 
 _CLOSED = object()
+
+#: The RouterOS versions pantau is built and tested for (see docs/routeros.md).
+SUPPORTED_FROM = (6, 40)
+SUPPORTED_BELOW = (8, 0)
+_VERSION = re.compile(r"^(\d+)\.(\d+)")
 _CATEGORY = re.compile(r"\((\d+)\)\s*$")
 
 
@@ -38,6 +44,8 @@ class RouterClient:
         self._tags = itertools.count(1)
         self._queues: dict[str, asyncio.Queue] = {}
         self._error: RouterError | None = None
+        self.login_method = "password"  # or "challenge" (pre-6.43)
+        self.resource_row: dict[str, str] = {}  # /system/resource at connect: version, uptime, board-name
         self._reader_task = asyncio.create_task(self._read_loop())
 
     @classmethod
@@ -53,8 +61,9 @@ class RouterClient:
     @classmethod
     async def connect(cls, host: str, port: int, username: str, password: str, *,
                       ssl_context: ssl.SSLContext | None = None, timeout: float = 10.0,
-                      encoding: str = "utf-8") -> RouterClient:
-        """Open a connection and log in (post-6.43 plain login). Raises RouterError on any failure."""
+                      check_version: bool = True, encoding: str = "utf-8") -> RouterClient:
+        """Open a connection, log in (either way) and check the RouterOS version. Raises RouterError
+        on any failure (kind ``login`` for a refused login, ``version`` for an unsupported router)."""
         try:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
             # arrives as the inner call completes, and a watcher would then never stop.
@@ -74,14 +83,44 @@ class RouterClient:
             raise RouterError(f"cannot connect to {host}:{port}: {exc.strerror or exc}", kind="refused") from None
         client = cls(reader, writer, timeout=timeout, codec=Codec(encoding))
         try:
-            await client.command("/login", {"name": username, "password": password})
-        except RouterTrap as exc:
-            await client.close()
-            raise RouterError(f"login as {username!r} failed: {exc}", kind="login") from None
+            await client._login(username, password)
+            if check_version:
+                await client._check_version()
         except BaseException:
             await client.close()
             raise
         return client
+
+    async def _login(self, username: str, password: str) -> None:
+        """Post-6.43 login first; a router that answers with a ``=ret=`` challenge (before 6.43) gets
+        the MD5 challenge response instead (as go-routeros, node-routeros and MKTXP do)."""
+        try:
+            rows = await self.command("/login", {"name": username, "password": password})
+            challenge = rows[-1].get("ret") if rows else None
+            if challenge:
+                self.login_method = "challenge"
+                try:
+                    raw = bytes.fromhex(challenge)
+                except ValueError:
+                    raise RouterError(f"login as {username!r} failed: the router sent a malformed "
+                                      f"challenge", kind="login") from None
+                digest = hashlib.md5(b"\x00" + password.encode("utf-8") + raw).hexdigest()
+                await self.command("/login", {"name": username, "response": "00" + digest})
+        except RouterTrap as exc:
+            raise RouterError(f"login as {username!r} failed: {exc}", kind="login") from None
+
+    async def _check_version(self) -> None:
+        """Read ``/system/resource`` once: the version decides what pantau may expect, and a router
+        outside the supported range is refused with a clear reason instead of odd errors later."""
+        try:
+            rows = await self.print("/system/resource", proplist=["version", "uptime", "board-name"])
+        except RouterTrap:
+            return  # no permission to read it: version unknown, carry on
+        self.resource_row = rows[0] if rows else {}
+        version = self.resource_row.get("version", "")
+        problem = version_problem(version)
+        if problem:
+            raise RouterError(problem, kind="version")
 
     # -- low level -------------------------------------------------------------------------------
 
@@ -127,7 +166,7 @@ class RouterClient:
             async with asyncio.timeout(timeout):  # not wait_for: see connect()
                 item = await queue.get()
         except TimeoutError:
-            err = RouterError(f"no reply within {self.timeout:g}s (hung connection)", kind="timeout")
+            err = RouterError(f"no reply within {timeout:g}s (hung connection)", kind="timeout")
             self._fail(err)
             raise err from None
         if item is _CLOSED:
@@ -138,13 +177,16 @@ class RouterClient:
     # -- commands --------------------------------------------------------------------------------
 
     async def command(self, cmd: str, attrs: dict[str, str] | None = None,
-                      queries: Iterable[str] = ()) -> list[dict[str, str]]:
-        """Run one command; return the ``!re`` rows, then the ``!done`` attributes (e.g. ``ret``) if any."""
-        rows, done = await self._run(cmd, attrs, queries)
+                      queries: Iterable[str] = (), *, reply_timeout: float | None = None) -> list[dict[str, str]]:
+        """Run one command; return the ``!re`` rows, then the ``!done`` attributes (e.g. ``ret``) if any.
+
+        ``reply_timeout`` (default ``timeout``) is the longest wait for each next reply: a streamed
+        command such as ``/ping`` legitimately pauses between rows."""
+        rows, done = await self._run(cmd, attrs, queries, reply_timeout)
         return rows + [done] if done else rows
 
-    async def _run(self, cmd: str, attrs: dict[str, str] | None,
-                   queries: Iterable[str]) -> tuple[list[dict[str, str]], dict[str, str]]:
+    async def _run(self, cmd: str, attrs: dict[str, str] | None, queries: Iterable[str],
+                   reply_timeout: float | None = None) -> tuple[list[dict[str, str]], dict[str, str]]:
         tag, queue = self._open()
         words = [cmd, *(f"={k}={v}" for k, v in (attrs or {}).items()), *queries, f".tag={tag}"]
         try:
@@ -152,7 +194,7 @@ class RouterClient:
             rows: list[dict[str, str]] = []
             trap: dict[str, str] | None = None
             while True:
-                reply, data = await self._next(queue, self.timeout)
+                reply, data = await self._next(queue, reply_timeout or self.timeout)
                 if reply == "!re":
                     rows.append(data)
                 elif reply == "!trap":
@@ -241,6 +283,20 @@ def tls_reason(exc: ssl.SSLError) -> str:
                   "SSLV3_ALERT_INSUFFICIENT_SECURITY", "TLSV1_ALERT_INSUFFICIENT_SECURITY"):
         return f"{reason}: no cipher in common. {ANONYMOUS_HINT}"
     return reason
+
+
+def version_problem(version: str) -> str | None:
+    """Why pantau refuses a router of this version ("too old"/"too new"), or None when supported."""
+    m = _VERSION.match(version.strip())
+    if not m:
+        return None  # unknown format: do not lock anybody out over a string
+    found = (int(m.group(1)), int(m.group(2)))
+    supported = f"pantau supports RouterOS {SUPPORTED_FROM[0]}.{SUPPORTED_FROM[1]} to {SUPPORTED_BELOW[0] - 1}.x"
+    if found < SUPPORTED_FROM:
+        return f"router too old: RouterOS {version.strip()}; {supported}"
+    if found >= SUPPORTED_BELOW:
+        return f"router too new: RouterOS {version.strip()}; {supported}"
+    return None
 
 
 def _trap(cmd: str, data: dict[str, str]) -> RouterTrap:

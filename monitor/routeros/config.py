@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..config.types import Name, PositiveDuration, Secret
+from ..config.types import Duration, Name, PositiveDuration, Secret
 from ..delivery.phone import normalize_msisdn
 
 #: Indonesian mobile numbers: 08…, 628…, +628…, with optional spaces/dashes/dots between digits.
@@ -75,6 +75,19 @@ class SubscriberConfig(BaseModel):
         return normalize_msisdn(m.group(0)) or re.sub(r"\D", "", m.group(0)) or None
 
 
+class HealthConfig(BaseModel):
+    """Optional thresholds on what the router reports (``router.health``); unset = not watched."""
+
+    model_config = ConfigDict(extra="forbid")
+    interval: PositiveDuration = 30.0  # how often /system/resource and /system/health are read
+    after: int = Field(default=3, ge=1)  # consecutive readings over/back under a limit before an event
+    cpu_load: int | None = Field(default=None, ge=1, le=100)  # percent, alert above
+    free_memory: int | None = Field(default=None, ge=1)  # bytes, alert below
+    temperature: float | None = None  # °C, alert above
+    voltage_min: float | None = None  # V, alert below
+    voltage_max: float | None = None  # V, alert above
+
+
 class RouterConfig(BaseModel):
     """One router: how to reach its API and what to watch."""
 
@@ -96,6 +109,14 @@ class RouterConfig(BaseModel):
     timeout: PositiveDuration = 10.0
     labels: dict[str, str] = Field(default_factory=dict)
     subscriber: SubscriberConfig = Field(default_factory=SubscriberConfig)
+    # hosts[].via: at most this many /ping commands run on the router at once (its CPU is small)
+    ping_concurrency: int = Field(default=4, ge=1, le=64)
+    # after a reboot, sessions online before that come back within this window make no logout/login
+    reboot_settle: Duration = Field(default=180.0, ge=0)
+    interfaces: list[str] = Field(default_factory=list)  # link down/up of these (running, via listen)
+    interface_hold: Duration = Field(default=5.0, ge=0)  # a link change must last this long to count
+    health: HealthConfig | None = None
+    netwatch: Literal["off", "follow"] = "off"  # follow: the router's /tool/netwatch status → host.*
 
     @field_validator("tls", mode="before")
     @classmethod

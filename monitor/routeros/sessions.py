@@ -103,8 +103,13 @@ def logout_data(spec: MenuSpec, record: dict[str, Any], subscriber: dict[str, st
     live = reason == "logout"
     data["uptime_s"] = None if uptime <= 0 or (seen is None and not live) else int(uptime)
     if spec.watch == "hotspot":
-        # not seen live, a 0 is only "nothing counted yet when we last looked": unknown, not zero
-        data["bytes_in"] = record.get("bytes_in") if live or record.get("bytes_in") else None
-        data["bytes_out"] = record.get("bytes_out") if live or record.get("bytes_out") else None
+        # only a live logout has the final counters; a session that ended unseen (unreachable, stopped,
+        # rebooted) has unknown totals, and the last values pantau saw are given as such
+        unknown = reason != "logout"
+        data["bytes_in"] = None if unknown else record["bytes_in"]
+        data["bytes_out"] = None if unknown else record["bytes_out"]
+        if unknown:
+            data["bytes_in_last_seen"] = record["bytes_in"]
+            data["bytes_out_last_seen"] = record["bytes_out"]
     data["reason"] = reason
     return data

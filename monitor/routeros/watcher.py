@@ -32,8 +32,10 @@ from ..errors import RouterError, RouterTrap
 from ..events import Event, Source
 from ..logs import redact
 from ..supervisor import Supervisor
+from .backoff import ConnectGate
 from .client import RouterClient
 from .config import RouterConfig
+from .reboot import SettleWindow, UptimeTracker
 from .sessions import SPECS, MenuSpec, login_data, logout_data, make_record, session_key
 from .store import RouterStore
 from .subscribers import SubscriberDirectory
@@ -71,6 +73,9 @@ class RouterWatcher:
         self._down_since: float | None = None
         self._reachable = asyncio.Event()
         self._control: RouterClient | None = None
+        self._uptime = UptimeTracker()
+        self._settle: SettleWindow | None = None
+        self._gate = ConnectGate(first=config.poll_interval, kinds=("login", "version"), clock=clock)
         self._log = log.bind(router=config.name)
         for spec in self._specs:
             saved = store.load(config.name, spec.path) if store else None
@@ -113,8 +118,70 @@ class RouterWatcher:
     # -- connections -----------------------------------------------------------------------------
 
     async def _connect(self) -> RouterClient:
+        """Connect and log in. A refused login or an unsupported version closes the shared gate:
+        every connection of this router waits (poll_interval doubling to 5 min) instead of retrying
+        the password every poll; the failure is logged once per streak."""
         c = self.config
-        return await RouterClient.for_router(c)
+        self._gate.check()
+        try:
+            client = await RouterClient.for_router(c)
+        except RouterError as exc:
+            backoff = self._gate.failed(exc)
+            if backoff is not None and backoff[1]:
+                self._log.error("router_login_refused", error=str(exc), kind=exc.kind, retry_in_s=backoff[0])
+            raise
+        if self._gate.succeeded():
+            self._log.info("router_login_ok", method=client.login_method)
+        await self._note_boot(client)
+        return client
+
+    # -- reboots ---------------------------------------------------------------------------------
+
+    async def _note_boot(self, client: RouterClient) -> None:
+        """Every connect reads the uptime; one that went backwards opens the settle window before any
+        snapshot of the rebooted router is applied (see reboot.py)."""
+        info = self._uptime.observe(client.resource_row, self._clock())
+        if info is None:
+            return
+        now = self._clock()
+        self._log.warning("router_rebooted", old_uptime_s=info.old_uptime_s, uptime_s=info.uptime_s,
+                          old_version=info.old_version, version=info.version, settle_s=self.config.reboot_settle)
+        held = {s.path: dict(self._known[s.path]) for s in self._specs if self._baselined[s.path]}
+        if self._settle is not None:  # rebooted again while settling: keep holding the first set
+            held = self._settle.held
+        self._settle = SettleWindow(info, now, now + self.config.reboot_settle, held)
+        if self.config.reboot_settle <= 0:
+            await self._settle_due()
+
+    async def _reattach(self, spec: MenuSpec, key: str, row: dict[str, str]) -> bool:
+        """A session that was online before the reboot is back: take it over without events."""
+        old = self._settle.take_returning(spec.path, key) if self._settle else None
+        if old is None:
+            return False
+        known = self._known[spec.path]
+        known.pop(old, None)
+        known[key] = make_record(spec, row, self._clock())
+        if self._store:
+            self._store.delete(self.config.name, spec.path, old)
+            self._store.put(self.config.name, spec.path, key, known[key])
+        self._log.info("router_session_back", menu=spec.path, session=key)
+        return True
+
+    async def _settle_due(self) -> None:
+        """Close the window once due: the missing sessions end (router_rebooted), then one summary."""
+        window = self._settle
+        if window is None or self._clock() < window.until:
+            return
+        self._settle = None
+        ended = 0
+        for spec in self._specs:
+            async with self._locks[spec.path]:
+                for key in window.remaining().get(spec.path, []):
+                    if key in self._known[spec.path]:
+                        await self._end(spec, key, "router_rebooted")
+                        ended += 1
+        await self._emit(Event("router.rebooted", self._source(), window.summary(ended)))
+        self._log.info("router_reboot_settled", **window.summary(ended))
 
     async def _close_control(self) -> None:
         if self._control is not None:
@@ -158,6 +225,7 @@ class RouterWatcher:
                 await self._failed(exc)
             else:
                 await self._succeeded(snapshots)
+            await self._settle_due()
             await asyncio.sleep(self.config.poll_interval)
 
     async def _failed(self, exc: RouterError) -> None:
@@ -166,7 +234,9 @@ class RouterWatcher:
         self._failures += 1
         if self._streak_since is None:
             self._streak_since = now
-        self._log.warning("router_poll_failed", error=str(exc), kind=exc.kind, attempt=self._failures)
+        gated = exc is self._gate.last_error and self._gate.closed  # logged once by _connect
+        (self._log.debug if gated else self._log.warning)("router_poll_failed", error=str(exc), kind=exc.kind,
+                                                          attempt=self._failures)
         if not self.down and self._failures >= self.config.down_after:
             self.down, self._down_since = True, self._streak_since
             self._reachable.clear()
@@ -195,6 +265,7 @@ class RouterWatcher:
     # -- listen ----------------------------------------------------------------------------------
 
     async def _listen_loop(self, spec: MenuSpec) -> None:
+        traps = 0
         while True:
             await self._reachable.wait()
             client: RouterClient | None = None
@@ -203,11 +274,14 @@ class RouterWatcher:
                 client = await self._connect()
                 await self._listen_session(client, spec)
             except RouterTrap as exc:
-                self._log.error("router_listen_trap", menu=spec.path, error=str(exc))
-                pause = self.config.resync_interval  # polling covers this menu meanwhile
+                traps += 1  # polling covers this menu meanwhile; retry soon, then less often
+                pause = min(self.config.resync_interval, self.config.poll_interval * 2 ** (traps - 1))
+                self._log.error("router_listen_trap", menu=spec.path, error=str(exc), retry_in_s=pause)
             except RouterError as exc:
                 self._log.warning("router_listen_failed", menu=spec.path, error=str(exc), kind=exc.kind)
             finally:
+                if self._listening[spec.path]:
+                    traps = 0  # it did listen: the next trap starts the backoff afresh
                 self._listening[spec.path] = False
                 if client is not None:
                     await client.close()
@@ -281,14 +355,17 @@ class RouterWatcher:
             if self._first_sync[spec.path]:
                 reason, self._first_sync[spec.path] = "while_stopped", False
             for key in [k for k in known if k not in current]:
-                await self._end(spec, key, reason)
+                if not (self._settle and self._settle.is_held(spec.path, key)):
+                    await self._end(spec, key, reason)
             new = [k for k in current if k not in known]
             if client is not None and len(new) > 20 and self._subscribers.due(spec):
                 await self._subscribers.refresh(client, spec)
             for key, row in current.items():
                 if key in known:
                     known[key] = make_record(spec, row, now, known[key])
-                else:
+                    if self._settle:  # back with the very same .id
+                        self._settle.mark_back(spec.path, key)
+                elif not await self._reattach(spec, key, row):
                     await self._start(spec, key, row, client)
             if self._store and now - self._persisted_at.get(spec.path, 0.0) >= _PERSIST_EVERY:
                 self._store.put_many(self.config.name, spec.path, known)
@@ -299,7 +376,9 @@ class RouterWatcher:
             if self.down:
                 return
             known = self._known[spec.path]
-            same_id = [k for k, rec in known.items() if rec["id"] == row.get(".id")]
+            held = self._settle.held.get(spec.path, {}) if self._settle else {}
+            # .ids restart at a reboot: a held session's old .id says nothing about the new ones
+            same_id = [k for k, rec in known.items() if rec["id"] == row.get(".id") and k not in held]
             if row.get(".dead") in ("true", "yes"):
                 for key in same_id:
                     await self._end(spec, key, "logout")
@@ -313,7 +392,9 @@ class RouterWatcher:
                     await self._end(spec, other, "logout")
             if key in known:
                 known[key] = make_record(spec, row, self._clock(), known[key])
-            else:
+                if self._settle:
+                    self._settle.mark_back(spec.path, key)
+            elif not await self._reattach(spec, key, row):
                 await self._start(spec, key, row, client)
 
     async def _start(self, spec: MenuSpec, key: str, row: dict[str, str], client: RouterClient | None) -> None:

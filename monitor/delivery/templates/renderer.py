@@ -29,11 +29,13 @@ from ..notify import NotifierConfig
 __all__ = ["MessageConfig", "TemplateFile", "TemplateRenderer", "human_duration", "sample_events"]
 
 DIGEST = "digest"
-UP_TYPES = {"host.up", "router.up", "hotspot.login", "ppp.connect"}
+UP_TYPES = {"host.up", "router.up", "hotspot.login", "ppp.connect", "router.rebooted", "router.interface_up"}
 
 _REASONS = {
-    "id": {"while_unreachable": "router tidak terjangkau", "while_stopped": "pantau sedang berhenti"},
-    "en": {"while_unreachable": "router unreachable", "while_stopped": "pantau was stopped"},
+    "id": {"while_unreachable": "router tidak terjangkau", "while_stopped": "pantau sedang berhenti",
+           "router_rebooted": "router restart"},
+    "en": {"while_unreachable": "router unreachable", "while_stopped": "pantau was stopped",
+           "router_rebooted": "router rebooted"},
 }
 _UNITS = {
     "id": (("hari", 86400), ("jam", 3600), ("menit", 60), ("detik", 1)),
@@ -349,6 +351,12 @@ def sample_events() -> list[Event]:
                            "sessions_peak": {"core": 153}},
         "pantau.degraded": {"task": "router:core", "error": "OperationalError: disk I/O error", "crashes": 5,
                             "window_s": 300.0},
+        "router.rebooted": {"old_uptime_s": 1_209_600, "uptime_s": 45, "old_version": "6.49.10 (long-term)",
+                            "version": "6.49.10 (long-term)", "sessions_before": 21, "sessions_back": 20,
+                            "sessions_ended": 1, "settle_s": 180.0},
+        "router.interface_down": {"interface": "sfp1-uplink", "down_for_s": None},
+        "router.interface_up": {"interface": "sfp1-uplink", "down_for_s": 95.0},
+        "router.health": {"metric": "temperature", "value": 78.0, "limit": 70.0, "state": "bad", "bad_for_s": None},
     }
     sources = {"host": host, "report": Source(kind="pantau", name="report"),
                "pantau": Source(kind="pantau", name="router:core")}

@@ -96,19 +96,24 @@ def _compare(a: str, b: str) -> int:
 
 
 def query_matches(row: dict[str, str], queries: list[str]) -> bool:
-    """Evaluate RouterOS API ``?`` query words against one row (the stack machine of the API docs).
+    """Evaluate RouterOS API ``?`` query words against one row, as the official API page defines it.
 
-    ``?name=value`` equal, ``?name`` present, ``?-name`` absent, ``?<name=v``/``?>name=v`` compare,
-    ``?#ops`` stack operations: ``|`` or, ``&`` and (each pops two, pushes one), ``!`` not (the top),
-    ``.`` duplicate the top, a number ``n`` pushes a copy of the value at index ``n``, where index 0
-    is the TOP of the stack (the API docs). The row matches when every value left is true.
+    A stack of booleans that starts with infinitely many ``true``; the row matches unless a ``false``
+    is left. ``?name`` present, ``?-name`` absent, ``?name=x`` equal, ``?<name=x``/``?>name=x``
+    compare. ``?#ops`` left to right: digits are a stack index (**0 is the top**) — followed by
+    another character they push a copy of that value, at the end of the word they replace the whole
+    stack with it; ``!`` negates the top; ``&``/``|`` pop two and push and/or; ``.`` after an index
+    does nothing, after anything else pushes a copy of the top.
     """
     stack: list[bool] = []
+
+    def pop() -> bool:
+        return stack.pop() if stack else True  # below the pushed values: infinitely many true
+
     for word in queries:
         body = word[1:]
         if body.startswith("#"):
-            ops = body[1:]
-            i = 0
+            ops, i, after_index = body[1:], 0, False
             while i < len(ops):
                 op = ops[i]
                 if op.isdigit():
@@ -116,17 +121,21 @@ def query_matches(row: dict[str, str], queries: list[str]) -> bool:
                     while j < len(ops) and ops[j].isdigit():
                         j += 1
                     index = int(ops[i:j])
-                    if index < len(stack):
-                        stack.append(stack[-1 - index])
-                    i = j
+                    value = stack[-1 - index] if index < len(stack) else True
+                    if j == len(ops):
+                        stack[:] = [value]
+                    else:
+                        stack.append(value)
+                    i, after_index = j, True
                     continue
-                if op == "!" and stack:
-                    stack[-1] = not stack[-1]
-                elif op in "|&" and len(stack) >= 2:
-                    b, a = stack.pop(), stack.pop()
-                    stack.append(a or b if op == "|" else a and b)
-                elif op == "." and stack:
-                    stack.append(stack[-1])
+                if op == "!":
+                    stack.append(not pop())
+                elif op in "&|":
+                    b, a = pop(), pop()
+                    stack.append(a and b if op == "&" else a or b)
+                elif op == "." and not after_index:
+                    stack.append(stack[-1] if stack else True)
+                after_index = False
                 i += 1
             continue
         if body.startswith("-"):

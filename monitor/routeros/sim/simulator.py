@@ -33,12 +33,15 @@ from dataclasses import dataclass, field
 import structlog
 
 from ..wire import UTF8, Codec, WireError, encode_sentence, read_sentence, split_attribute
+from .login import LoginAuthority
 from .menus import Menu, apply_proplist, format_routeros_duration
+from .ping import PingTargets, run_ping, validate_ping
+from .scripting import SimulatorScripting
 
 log = structlog.get_logger("pantau.routeros.simulator")
 
 MENUS = ("/ip/hotspot/active", "/ip/hotspot/user", "/ppp/active", "/ppp/secret", "/system/identity",
-         "/system/resource", "/tool/netwatch")
+         "/system/resource", "/tool/netwatch", "/interface", "/system/health")
 SESSION_MENUS = ("/ip/hotspot/active", "/ppp/active")
 FAULTS = ("drop", "hang", "delay", "trap", "fatal", "refuse")
 
@@ -60,24 +63,31 @@ def version_tuple(version: str) -> tuple[int, ...]:
 class _Conn:
     writer: asyncio.StreamWriter
     logged_in: bool = False
+    challenge: str | None = None  # pre-6.43 login: the challenge this connection was given
     listens: dict[str, tuple[str, list[str] | None]] = field(default_factory=dict)  # tag → (menu, proplist)
     codec: Codec = UTF8
+    commands: dict[str, asyncio.Task] = field(default_factory=dict)  # tag → running streamed command (/ping)
+
+    def close(self) -> None:
+        for task in self.commands.values():
+            task.cancel()
+        self.commands.clear()
+        self.writer.close()
 
     def send(self, *sentences: list[str]) -> None:
         if not self.writer.is_closing():
             self.writer.write(b"".join(encode_sentence(s, self.codec) for s in sentences))
 
 
-class RouterSimulator:
+class RouterSimulator(SimulatorScripting):
     """A scripted RouterOS router. See the module docstring for the scripting API."""
 
     def __init__(self, *, username: str = "pantau", password: str = "pantau", identity: str = "MikroTik",
                  host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None,
-                 empty_reply: bool | None = None, version: str = "7.18.2 (stable)", encoding: str = "utf-8"):
+                 empty_reply: bool | None = None, version: str = "7.18.2 (stable)", uptime: float = 0.0,
+                 encoding: str = "utf-8"):
         self.host = host
         self.port = port
-        self.username = username
-        self.password = password
         self.ssl_context = ssl_context
         self.version = version
         # RouterOS 7.18+ sends !empty for an empty print; older versions only !done
@@ -90,10 +100,27 @@ class RouterSimulator:
         self._server: asyncio.base_events.Server | None = None
         self._conns: set[_Conn] = set()
         self._tasks: set[asyncio.Task] = set()
-        self._booted = time.monotonic()
+        self._handlers: set[asyncio.Task] = set()  # one per accepted connection
+        self._booted = time.monotonic() - uptime  # /system/resource uptime; reboot() restarts it at 0
+        self.logins = LoginAuthority(username, password, legacy=version_tuple(version) < (6, 43))
+        self.pings = PingTargets()  # which addresses answer this router's /ping
+        self.resource: dict[str, str] = {}  # overrides of /system/resource (cpu-load, free-memory...)
+        self.health: dict[str, str] = {}  # /system/health sensors, e.g. {"temperature": "41", "voltage": "24.1"}
         self.menus = {path: Menu(path, self._changed, singleton=path.startswith("/system/")) for path in MENUS}
         self.menus["/system/identity"].add({"name": identity})
         self.menus["/system/resource"].add({})
+
+    @property
+    def username(self) -> str:
+        return self.logins.username
+
+    @property
+    def password(self) -> str:
+        return self.logins.password
+
+    @password.setter
+    def password(self, value: str) -> None:
+        self.logins.password = value
 
     # -- server lifecycle ------------------------------------------------------------------------
 
@@ -106,6 +133,9 @@ class RouterSimulator:
     async def stop(self) -> None:
         await self._stop_listening()
         self.drop_connections()
+        handlers = [t for t in self._handlers if not t.done()]
+        if handlers:  # let each connection's handler see its closed socket and end (no cancelled leftovers)
+            await asyncio.wait(handlers, timeout=1.0)
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -154,7 +184,7 @@ class RouterSimulator:
     def drop_connections(self) -> None:
         """Close every open API connection once (a momentary link cut)."""
         for conn in list(self._conns):
-            conn.writer.close()
+            conn.close()
         self._conns.clear()
 
     def _spawn(self, coro) -> None:
@@ -164,89 +194,14 @@ class RouterSimulator:
 
     # -- scripting API ---------------------------------------------------------------------------
 
-    def set_identity(self, name: str) -> None:
-        menu = self.menus["/system/identity"]
-        menu.set(next(iter(menu.items)), {"name": name})
-
-    def add_hotspot_user(self, name: str, *, password: str = "", profile: str = "default",
-                         comment: str | None = None, email: str | None = None) -> str:
-        attrs = {"name": name, "password": password, "profile": profile, "disabled": "false"}
-        if comment is not None:
-            attrs["comment"] = comment
-        if email is not None:
-            attrs["email"] = email
-        return self.menus["/ip/hotspot/user"].add(attrs)
-
-    def add_ppp_secret(self, name: str, *, password: str = "", service: str = "pppoe",
-                       profile: str = "default", comment: str | None = None) -> str:
-        attrs = {"name": name, "password": password, "service": service, "profile": profile,
-                 "disabled": "false"}
-        if comment is not None:
-            attrs["comment"] = comment
-        return self.menus["/ppp/secret"].add(attrs)
-
-    def hotspot_login(self, user: str, address: str, mac: str, *, server: str = "hotspot1",
-                      login_by: str = "http-chap", uptime: float = 0.0, bytes_in: int = 0,
-                      bytes_out: int = 0) -> str:
-        """A hotspot user logs in; returns the new ``/ip/hotspot/active`` ``.id``."""
-        return self.menus["/ip/hotspot/active"].add(
-            {"server": server, "user": user, "domain": "", "address": address, "mac-address": mac,
-             "login-by": login_by, "idle-time": "0s", "keepalive-timeout": "2m",
-             "bytes-in": str(bytes_in), "bytes-out": str(bytes_out), "packets-in": "0",
-             "packets-out": "0", "radius": "false"}, uptime=uptime)
-
-    def hotspot_traffic(self, user: str, *, bytes_in: int, bytes_out: int) -> None:
-        menu = self.menus["/ip/hotspot/active"]
-        item_id = menu.find(user=user)
-        if item_id is None:
-            raise KeyError(user)
-        menu.set(item_id, {"bytes-in": str(bytes_in), "bytes-out": str(bytes_out)})
-
-    def hotspot_logout(self, user: str) -> bool:
-        """The user's (first) hotspot session ends. False when no such session."""
-        return self._remove("/ip/hotspot/active", user=user)
-
-    def ppp_connect(self, name: str, *, caller_id: str, address: str, service: str = "pppoe",
-                    uptime: float = 0.0) -> str:
-        """A PPP client connects; returns the new ``/ppp/active`` ``.id``."""
-        return self.menus["/ppp/active"].add(
-            {"name": name, "service": service, "caller-id": caller_id, "address": address,
-             "encoding": "", "session-id": "0x81000001", "limit-bytes-in": "0",
-             "limit-bytes-out": "0", "radius": "false"}, uptime=uptime)
-
-    def ppp_disconnect(self, name: str) -> bool:
-        return self._remove("/ppp/active", name=name)
-
-    def add_netwatch(self, host: str, *, comment: str | None = None, interval: str = "1m",
-                     timeout: str = "1s", disabled: bool = False) -> str:
-        attrs = {"host": host, "type": "simple", "interval": interval, "timeout": timeout,
-                 "status": "up", "disabled": "true" if disabled else "false"}
-        if comment is not None:
-            attrs["comment"] = comment
-        return self.menus["/tool/netwatch"].add(attrs)
-
-    def active(self, menu: str = "/ip/hotspot/active") -> list[dict[str, str]]:
-        return self.menus[menu].rows()
-
-    def listeners(self, menu: str = "/ip/hotspot/active") -> int:
-        """How many open connections have a ``listen`` running on ``menu`` (is a client in listen mode?)."""
-        return sum(1 for conn in self._conns if not conn.writer.is_closing()
-                   for path, _ in conn.listens.values() if path == menu)
-
     def reboot(self) -> None:
         """Reboot: every connection drops, active sessions vanish, ``.id`` numbering restarts."""
         self.drop_connections()
         for path in SESSION_MENUS:
             self.menus[path].reset_ids()
+        for item in self.menus["/interface"].items.values():  # counters start again at 0
+            item.update({"rx-byte": "0", "tx-byte": "0", "link-downs": "0"})
         self._booted = time.monotonic()
-
-    def _remove(self, path: str, **match: str) -> bool:
-        menu = self.menus[path]
-        item_id = menu.find(**match)
-        if item_id is None:
-            return False
-        menu.remove(item_id)
-        return True
 
     # -- protocol --------------------------------------------------------------------------------
 
@@ -258,7 +213,7 @@ class RouterSimulator:
                 if path != menu.path:
                     continue
                 if row is None:
-                    conn.send(["!re", f"=.id={item_id}", "=.dead=true", *tag_words(tag)])
+                    conn.send(["!re", f"=.id={item_id}", "=.dead=yes", *tag_words(tag)])  # as the API page shows
                 else:
                     out = apply_proplist(row, proplist)
                     if ".id" in row:
@@ -267,6 +222,10 @@ class RouterSimulator:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections_accepted += 1
+        handler = asyncio.current_task()
+        if handler is not None:
+            self._handlers.add(handler)
+            handler.add_done_callback(self._handlers.discard)
         if self.fault in ("drop", "refuse"):
             writer.close()
             return
@@ -289,7 +248,7 @@ class RouterSimulator:
             pass
         finally:
             self._conns.discard(conn)
-            writer.close()
+            conn.close()
 
     def _dispatch(self, conn: _Conn, words: list[str]) -> bool:
         """Answer one sentence. Returns False when the connection must close."""
@@ -312,13 +271,14 @@ class RouterSimulator:
             conn.send(["!trap", *cat, f"=message={message}", *t], ["!done", *t])
 
         if cmd == "/login":
-            if attrs.get("name") == self.username and attrs.get("password") == self.password:
-                conn.logged_in = True
-                conn.send(["!done", *t])
-                return True
-            log.info("simulator_login_failed", user=attrs.get("name"))
-            trap("invalid user name or password (6)")
-            return False
+            outcome, conn.challenge = self.logins.login(attrs, conn.challenge)
+            conn.logged_in = conn.logged_in or outcome.logged_in
+            if outcome.close:
+                log.info("simulator_login_failed", user=attrs.get("name"))
+                conn.send([*outcome.reply, *t], ["!done", *t])
+                return False
+            conn.send([*outcome.reply, *t])
+            return True
         if not conn.logged_in:
             trap("not logged in")
             return True
@@ -326,13 +286,23 @@ class RouterSimulator:
             conn.send(["!fatal", "session terminated on request"])
             return False
         if cmd == "/cancel":
-            targets = [attrs["tag"]] if "tag" in attrs else list(conn.listens)
-            cancelled = [target for target in targets if conn.listens.pop(target, None) is not None]
+            # the documented order: each cancelled command's !trap "interrupted", /cancel's !done, their !done
+            targets = [attrs["tag"]] if "tag" in attrs else [*conn.listens, *conn.commands]
+            cancelled = []
+            for target in targets:
+                task = conn.commands.pop(target, None)
+                if task is not None:
+                    task.cancel()
+                if conn.listens.pop(target, None) is not None or task is not None:
+                    cancelled.append(target)
             for target in cancelled:
                 conn.send(["!trap", "=category=2", "=message=interrupted", *tag_words(target)])
             conn.send(["!done", *t])
             for target in cancelled:
                 conn.send(["!done", *tag_words(target)])
+            return True
+        if cmd == "/ping":
+            self._ping(conn, attrs, tag, t, trap)
             return True
         path, _, verb = cmd.rpartition("/")
         menu = self.menus.get(path)
@@ -351,6 +321,9 @@ class RouterSimulator:
             conn.send(["!done", f"=ret={menu.add(attrs)}", *t])
         elif verb in ("set", "remove"):
             ids = [i for i in (attrs.pop(".id", None) or attrs.pop("numbers", "")).split(",") if i]
+            ids = [i if i in menu.items else (menu.find(name=i) or i) for i in ids]  # a name works as .id too
+            if menu.path == "/interface" and "disabled" in attrs:  # a disabled interface is not running
+                attrs["running"] = "false" if attrs["disabled"] in ("yes", "true") else "true"
             if menu.singleton:
                 ids = list(menu.items)
             missing = [i for i in ids if i not in menu.items]
@@ -369,7 +342,11 @@ class RouterSimulator:
         if menu.path == "/system/resource":
             rows = [{"uptime": format_routeros_duration(time.monotonic() - self._booted),
                      "version": self.version, "board-name": "CHR", "architecture-name": "x86_64",
-                     "cpu-load": "1", "free-memory": "912261120", "total-memory": "1073741824"}]
+                     "cpu-load": "1", "free-memory": "912261120", "total-memory": "1073741824",
+                     **self.resource}]
+        elif menu.path == "/system/health":  # v6: one row of sensors; v7: one row per sensor
+            rows = [dict(self.health)] if self.version.startswith("6") and self.health else \
+                [{".id": f"*{i + 1:X}", "name": k, "value": v} for i, (k, v) in enumerate(self.health.items())]
         else:
             rows = menu.rows(queries)
         if "count-only" in attrs:
@@ -380,3 +357,14 @@ class RouterSimulator:
             out.append(["!empty", *t])
         out.append(["!done", *t])
         conn.send(*out)
+
+    def _ping(self, conn: _Conn, attrs: dict[str, str], tag: str | None, t: list[str], trap) -> None:
+        problem = validate_ping(attrs)
+        if problem is not None:
+            trap(problem)
+            return
+        key = tag if tag is not None else UNTAGGED
+        task = asyncio.get_running_loop().create_task(
+            run_ping(self.pings, attrs, conn.send, t, v6=self.version.startswith("6")))
+        conn.commands[key] = task
+        task.add_done_callback(lambda _t: conn.commands.pop(key, None) if conn.commands.get(key) is _t else None)
