@@ -35,7 +35,7 @@ def test_lang_c_and_an_ascii_terminal_and_no_log_lines_on_screen(tmp_path):
         out, err = proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
         assert proc.returncode == 0, err[-2000:]
         assert "Traceback" not in err and "UnicodeEncodeError" not in err
-        assert "ROUTER DOWN" in out and "ROUTER UP" in out and "pantau demo: 9 events" in out
+        assert "ROUTER DOWN" in out and "ROUTER UP" in out and "pantau demo: 11 events" in out
         assert "router_listen_failed" not in out + err and "[warning" not in out + err
     log = (tmp_path / f"pantau-demo-{os.getuid()}.log").read_text()
     assert "router_listen_failed" in log or "router_poll_failed" in log

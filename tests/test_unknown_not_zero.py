@@ -30,8 +30,10 @@ def test_counters_seen_stay_numbers_and_a_live_logout_knows_its_uptime():
     row = {".id": "*1", "user": "budi", "uptime": "1h", "bytes-in": "1000", "bytes-out": "0"}
     record = make_record(HOTSPOT, row, now=1000.0)
     data = logout_data(HOTSPOT, record, None, reason="while_unreachable", now=5000.0)
-    # uptime seen: 1h; bytes_in seen; bytes_out 0 when last looked is no measure of the whole session
-    assert (data["uptime_s"], data["bytes_in"], data["bytes_out"]) == (3600, 1000, None)
+    # uptime seen: 1h; the totals of a session that ended unseen are unknown (null), and what pantau
+    # last saw is given as such (a 0 then is no measure of the whole session)
+    assert (data["uptime_s"], data["bytes_in"], data["bytes_out"]) == (3600, None, None)
+    assert (data["bytes_in_last_seen"], data["bytes_out_last_seen"]) == (1000, 0)
     live = logout_data(HOTSPOT, record, None, reason="logout", now=1010.0)
     assert (live["uptime_s"], live["bytes_in"], live["bytes_out"]) == (3610, 1000, 0)
 
