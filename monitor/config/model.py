@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..bot.config import BotConfig
 from ..delivery.notify import NotifierConfig
 from ..delivery.registry import Registry, load_registry
 from ..delivery.templates.renderer import MessageConfig, TemplateFile, TemplateRenderer
@@ -117,6 +118,7 @@ class Settings(_Model):
     plugins_dir: str | None = "./plugins"
     timezone: TimeZone = "Asia/Jakarta"
     http: HttpConfig | None = None  # pantau's HTTP server (health; later metrics, status page, webhooks)
+    bot: BotConfig | None = None  # the operator bot (docs/bot.md)
 
 
 @dataclass(frozen=True)

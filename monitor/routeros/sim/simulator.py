@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 import structlog
 
 from ..wire import WireError, encode_sentence, read_sentence, split_attribute
+from .extra import EXTRA_MENUS, SINGLETONS, add_refused, monitor_traffic, normalize_booleans
 from .menus import Menu, apply_proplist, format_routeros_duration
 
 log = structlog.get_logger("pantau.routeros.simulator")
 
 MENUS = ("/ip/hotspot/active", "/ip/hotspot/user", "/ppp/active", "/ppp/secret", "/system/identity",
-         "/system/resource", "/tool/netwatch")
+         "/system/resource", "/tool/netwatch", *EXTRA_MENUS)
 SESSION_MENUS = ("/ip/hotspot/active", "/ppp/active")
 FAULTS = ("drop", "hang", "delay", "trap", "fatal", "refuse")
 
@@ -42,6 +43,7 @@ FAULTS = ("drop", "hang", "delay", "trap", "fatal", "refuse")
 class _Conn:
     writer: asyncio.StreamWriter
     logged_in: bool = False
+    may_write: bool = True
     listens: dict[str, tuple[str, list[str] | None]] = field(default_factory=dict)  # tag → (menu, proplist)
 
     def send(self, *sentences: list[str]) -> None:
@@ -62,6 +64,7 @@ class RouterSimulator:
         self.ssl_context = ssl_context
         self.empty_reply = empty_reply  # RouterOS 7.18+ sends !empty for an empty print
         self.version = version
+        self.users: dict[str, tuple[str, bool]] = {}  # more API users: name → (password, may write)
         self.fault: str | None = None
         self.fault_delay = 0.0
         self.fault_menu: str | None = None
@@ -70,7 +73,11 @@ class RouterSimulator:
         self._conns: set[_Conn] = set()
         self._tasks: set[asyncio.Task] = set()
         self._booted = time.monotonic()
-        self.menus = {path: Menu(path, self._changed, singleton=path.startswith("/system/")) for path in MENUS}
+        self.menus = {path: Menu(path, self._changed, singleton=path.startswith("/system/") or path in SINGLETONS)
+                      for path in MENUS}
+        self.menus["/ip/dns"].add({"servers": "", "dynamic-servers": "", "allow-remote-requests": "false",
+                                   "cache-size": "2048KiB", "cache-used": "0KiB"})
+        self.traffic: dict[str, tuple[int, int]] = {}  # interface → (rx, tx) bits/s for monitor-traffic
         self.menus["/system/identity"].add({"name": identity})
         self.menus["/system/resource"].add({})
 
@@ -204,6 +211,14 @@ class RouterSimulator:
             attrs["comment"] = comment
         return self.menus["/tool/netwatch"].add(attrs)
 
+    def add_user(self, name: str, password: str, *, write: bool) -> None:
+        """Another API user; ``write=False`` is a read-only group (writes trap "not enough permissions")."""
+        self.users[name] = (password, write)
+
+    def add_row(self, path: str, **attrs: str) -> str:
+        """Add an item to any menu (``mac_address=`` → ``mac-address``); returns its ``.id``."""
+        return self.menus[path].add({k.replace("_", "-"): str(v) for k, v in attrs.items()})
+
     def active(self, menu: str = "/ip/hotspot/active") -> list[dict[str, str]]:
         return self.menus[menu].rows()
 
@@ -286,8 +301,11 @@ class RouterSimulator:
             conn.send(["!trap", *cat, f"=message={message}", *t], ["!done", *t])
 
         if cmd == "/login":
-            if attrs.get("name") == self.username and attrs.get("password") == self.password:
+            extra = self.users.get(attrs.get("name", ""))
+            if attrs.get("name") == self.username and attrs.get("password") == self.password or \
+                    extra is not None and extra[0] == attrs.get("password"):
                 conn.logged_in = True
+                conn.may_write = extra[1] if extra is not None and attrs.get("name") != self.username else True
                 conn.send(["!done", *t])
                 return True
             log.info("simulator_login_failed", user=attrs.get("name"))
@@ -307,13 +325,24 @@ class RouterSimulator:
                               ["!done", f".tag={target}"])
             conn.send(["!done", *t])
             return True
+        if cmd == "/interface/monitor-traffic":
+            rows, error = monitor_traffic(self, attrs)
+            if error:
+                trap(error)
+            else:
+                conn.send(*[["!re", *(f"={k}={v}" for k, v in r.items()), *t] for r in rows], ["!done", *t])
+            return True
         path, _, verb = cmd.rpartition("/")
         menu = self.menus.get(path)
+        normalize_booleans(attrs)
         if menu is None:
             trap("no such command prefix")
             return True
         if verb in ("print", "getall", "listen") and self.fault == "trap" and self.fault_menu in (None, path):
             trap("not enough permissions (9)", category=None)
+            return True
+        if verb in ("add", "set", "remove") and not conn.may_write:
+            trap("not enough permissions (9)")
             return True
         proplist = [p for p in attrs.get(".proplist", "").split(",") if p] or None
         if verb in ("print", "getall"):
@@ -324,6 +353,10 @@ class RouterSimulator:
             else:
                 conn.listens[tag] = (path, proplist)
         elif verb == "add" and not menu.singleton:
+            refused = add_refused(menu, attrs)
+            if refused:
+                trap(refused)
+                return True
             conn.send(["!done", f"=ret={menu.add(attrs)}", *t])
         elif verb in ("set", "remove"):
             ids = [i for i in (attrs.pop(".id", None) or attrs.pop("numbers", "")).split(",") if i]

@@ -1,0 +1,52 @@
+"""The simulator's operator menus (what the bot reads and writes) and their few special rules.
+
+Kept apart from simulator.py so the protocol core stays small: the menu list, the singleton
+``/ip/dns``, RouterOS's ``yes``/``no`` booleans stored as ``true``/``false``, the duplicate-name
+trap of ``add``, and ``/interface/monitor-traffic =once=``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+EXTRA_MENUS = ("/ip/dhcp-server/lease", "/ip/pool", "/ip/pool/used", "/ip/neighbor", "/ip/dns", "/log",
+               "/interface", "/ip/address", "/ip/hotspot/user/profile", "/ppp/profile",
+               "/ip/firewall/address-list")
+SINGLETONS = frozenset({"/ip/dns"})
+#: Menus whose ``name`` is unique: RouterOS traps an ``add`` of an existing name.
+UNIQUE_NAMES = {"/ip/hotspot/user": "user", "/ppp/secret": "secret", "/ip/pool": "pool",
+                "/ip/hotspot/user/profile": "profile", "/ppp/profile": "profile"}
+BOOLEAN_FIELDS = ("disabled", "running", "dynamic", "allow-remote-requests")
+_BOOL = {"yes": "true", "no": "false", "true": "true", "false": "false"}
+
+
+def normalize_booleans(attrs: dict[str, str]) -> None:
+    """RouterOS accepts ``yes``/``no`` on write and prints ``true``/``false``."""
+    for key in BOOLEAN_FIELDS:
+        if key in attrs and attrs[key].lower() in _BOOL:
+            attrs[key] = _BOOL[attrs[key].lower()]
+
+
+def add_refused(menu: Any, attrs: dict[str, str]) -> str | None:
+    """The trap message RouterOS gives for this ``add``, or None when it is accepted."""
+    kind = UNIQUE_NAMES.get(menu.path)
+    if kind is None:
+        return None
+    name = attrs.get("name")
+    if not name:
+        return "failure: name must be specified"
+    if menu.find(name=name) is not None:
+        return f"failure: already have {kind} with this name"
+    return None
+
+
+def monitor_traffic(sim: Any, attrs: dict[str, str]) -> tuple[list[dict[str, str]], str | None]:
+    """One sample of ``/interface/monitor-traffic =interface=X =once=`` (only ``once`` is served)."""
+    name = attrs.get("interface", "")
+    if sim.menus["/interface"].find(name=name) is None:
+        return [], f"no such item (interface {name!r})"
+    if "once" not in attrs:
+        return [], "only =once= is simulated"
+    rx, tx = sim.traffic.get(name, (0, 0))
+    return [{"name": name, "rx-packets-per-second": str(rx // 8000), "rx-bits-per-second": str(rx),
+             "tx-packets-per-second": str(tx // 8000), "tx-bits-per-second": str(tx)}], None
