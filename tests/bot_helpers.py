@@ -48,7 +48,8 @@ def make_core(tmp_path, routers, clock=None, emit=None, **extra) -> BotCore:
                    emit=emit, clock=clock or Clock())
 
 
-def who(user: int) -> Identity:
+def who(user: int, chat: int | None = None) -> Identity:
+    """A Telegram sender in their private chat, or in group ``chat``."""
     from monitor.bot.access import telegram_identity
 
-    return telegram_identity(bot_config(), user, user)
+    return telegram_identity(bot_config(), user, user if chat is None else chat)

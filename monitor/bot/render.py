@@ -69,10 +69,10 @@ class BotRenderer:
         lang = language or self.language
         return resources.files("monitor.bot.templates").joinpath(f"{lang}.{name}.j2").read_text(encoding="utf-8")
 
-    def render(self, name: str, **context: Any) -> str:
-        if name not in self._cache:
-            self._cache[name] = self.env.from_string(self.template_source(name))
-        text = self._cache[name].render(language=self.language, **context)
+    def render(self, template: str, /, **context: Any) -> str:
+        if template not in self._cache:
+            self._cache[template] = self.env.from_string(self.template_source(template))
+        text = self._cache[template].render(language=self.language, **context)
         return "\n".join(line.rstrip() for line in str(text).strip().splitlines())
 
     def _table(self, rows: list[list[Any]], headers: list[str] | None = None) -> Any:
