@@ -322,6 +322,11 @@ def sample_events() -> list[Event]:
                            "reason": "lost-service"},
         "ppp.connect": ppp,
         "ppp.disconnect": {**ppp, "uptime_s": 93_784.0, "reason": "peer-request"},
+        "audit.command": {"identity": "tg:123456789", "channel": "telegram", "role": "admin", "router": "core",
+                          "command": "ppp.isolir", "args": ["pelanggan-017"], "result": "ok", "detail": None},
+        "audit.refused": {"identity": "tg:987654321", "channel": "telegram", "role": None, "router": None,
+                          "command": "status", "args": [], "result": "refused", "detail": "unknown identity"},
     }
-    return [Event(type=t, source=host if t.startswith("host.") else router, data=data[t], at=_SAMPLE_AT)
-            for t in EVENT_TYPES]
+    bot = Source(kind="bot", name="telegram")
+    return [Event(type=t, source=host if t.startswith("host.") else bot if t.startswith("audit.") else router,
+                  data=data[t], at=_SAMPLE_AT) for t in EVENT_TYPES]
