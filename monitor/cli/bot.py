@@ -71,7 +71,7 @@ async def _ctl(config: Config, words: list[str], yes: bool) -> int:
         if replies and replies[0].pending_id is not None:
             if not yes:
                 print(replies[0].text)
-                answer = input("[ya/batal] ").strip().lower() if sys.stdin.isatty() else ""
+                answer = (await asyncio.to_thread(input, "[ya/batal] ")).strip().lower() if sys.stdin.isatty() else ""
                 if answer not in ("y", "ya", "yes"):
                     replies = await core.decide(who, "ctl", replies[0].pending_id, False)
                     print(replies[0].text)
