@@ -56,6 +56,7 @@ def secret_values(config: Config) -> list[str]:
 
     walk(config.notifiers)
     walk(config.settings.routers)
+    walk(config.settings.bot)
     return found
 
 
@@ -67,6 +68,7 @@ class Engine:
         self.notifiers: dict[str, Any] = {}
         self.supervisor = Supervisor()
         self.web: Any = None  # monitor.web.server.WebServer when `http:` is configured
+        self.bot: Any = None  # monitor.bot.service.BotService when `bot:` is configured
         self.http: aiohttp.ClientSession | None = None
         self.outbox: Outbox | None = None
         self.host_store: HostStateStore | None = None
@@ -166,6 +168,12 @@ class Engine:
             from .web.server import WebServer
 
             self.web = WebServer(settings.http, health=self.supervisor.health)
+        if settings.bot is not None:
+            from .bot.service import BotService
+
+            self.bot = BotService(self)
+            self.bot.start()  # adds its webhook routes: before the web server starts
+        if self.web is not None:
             await self.web.start()  # routes are added before this: the app's router freezes here
         log.info("started", hosts=len(self.config.hosts), routers=len(settings.routers),
                  notifiers=len(self.notifiers), state=settings.state.path)
@@ -192,7 +200,7 @@ class Engine:
             await self.http.close()
         if self.probe is not None and self._own_probe:
             await self.probe.aclose()
-        for store in (self.host_store, self.session_store):
+        for store in (self.host_store, self.session_store, self.bot):
             if store is not None:
                 with contextlib.suppress(Exception):
                     store.close()
