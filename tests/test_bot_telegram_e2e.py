@@ -39,7 +39,7 @@ class Pantau:
 
     async def start(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        out = open(self.log, "ab")  # noqa: SIM115 - the child owns it
+        out = self.log.open("ab")  # noqa: ASYNC230 - a local file, opened once per process start
         self.proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "monitor", "run", "-c",
                                                          str(self.config), env=env, stdout=out, stderr=out)
         out.close()
