@@ -48,8 +48,16 @@ class WhatsAppBotConfig(_Model):
 
     provider: Literal["waha", "fonnte", "cloud"]
     notifier: str = Field(min_length=1)  # name of a `whatsapp` notifier: replies go out through it
-    webhook_key: Secret  # WAHA HMAC key / Cloud API app secret / Fonnte: a token in the webhook URL
+    webhook_key: Secret  # WAHA HMAC key / Cloud API app secret / Fonnte: ?key= in the webhook URL
+    verify_token: Secret | None = None  # Cloud API: answers Meta's hub.challenge when hub.verify_token matches
     path: str = "/bot/whatsapp"
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not re.fullmatch(r"/[A-Za-z0-9/_-]*", value):
+            raise ValueError("path must start with / and hold only letters, digits, / _ -")
+        return value
 
 
 class RateLimitConfig(_Model):
