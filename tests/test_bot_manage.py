@@ -192,3 +192,16 @@ def test_group_members_get_the_group_role():
     cfg = bot_config(telegram_groups={-100777: "admin"})
     assert telegram_identity(cfg, 5555, -100777).may("admin")
     assert not telegram_identity(cfg, 5555, 5555).may("viewer")
+
+
+async def test_isolir_refused_by_the_router_leaves_nothing_to_renew(tmp_path):
+    async with make_sim() as sim:
+        sim.add_ppp_secret("pel-01", profile="10M")
+        sim.users["pantau-manage"] = (sim.users["pantau-manage"][0], False)  # manage user lost write rights
+        core = make_core(tmp_path, [router(sim.port)])
+        _, r = await confirm(core, "/isolir pel-01")
+        assert "menolak" in r.text and "not enough permissions" in r.text
+        assert core.store.isolated("core", "pel-01") is None
+        sim.users["pantau-manage"] = (sim.users["pantau-manage"][0], True)
+        _, r = await confirm(core, "/isolir pel-01")
+        assert "diisolir" in r.text and user_row(sim, "pel-01", "/ppp/secret")["disabled"] == "true"

@@ -80,14 +80,22 @@ async def isolir(ctx: Ctx) -> dict[str, Any]:
                 raise UsageError("address")  # nothing to put in the list: the customer has no known IP
             previous["address_list"] = cfg.address_list
     ctx.store.save_isolated(ctx.router.name, name, previous, ctx.now)
-    if cfg.mode == "disable":
-        await client.command(f"{SECRET}/set", {".id": row[".id"], "disabled": "yes"})
-    else:
-        if cfg.profile:
-            await client.command(f"{SECRET}/set", {".id": row[".id"], "profile": cfg.profile})
-        if cfg.address_list:
-            await client.command(f"{LIST}/add", {"list": cfg.address_list, "address": address or "",
-                                                 "comment": _tag(name)})
+    wrote = False
+    try:
+        if cfg.mode == "disable":
+            await client.command(f"{SECRET}/set", {".id": row[".id"], "disabled": "yes"})
+            wrote = True
+        else:
+            if cfg.profile:
+                await client.command(f"{SECRET}/set", {".id": row[".id"], "profile": cfg.profile})
+                wrote = True
+            if cfg.address_list:
+                await client.command(f"{LIST}/add", {"list": cfg.address_list, "address": address or "",
+                                                     "comment": _tag(name)})
+    except BaseException:
+        if not wrote:  # nothing changed on the router: nothing for renew to restore
+            ctx.store.forget_isolated(ctx.router.name, name)
+        raise  # after a partial write the record stays, so renew can still undo it
     dropped = await _drop(client, name)
     listed = await client.print(LIST, queries=[f"?comment={_tag(name)}"])
     return {"name": name, "already": False, "mode": cfg.mode, "secret": await one(client, SECRET, name=name),
