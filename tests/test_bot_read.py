@@ -95,3 +95,13 @@ async def test_monitor_lists_routers_and_hosts_from_the_state_db(tmp_path):
     assert "2 router, 1 host" in text
     assert "olt-1" in text and "DOWN" in text and "2 jam 5 menit" in text
     assert "core" in text and "UP" in text and "UNKNOWN" in text
+
+
+async def test_long_session_lists_are_capped_with_a_count(tmp_path):
+    async with make_sim() as sim:
+        for i in range(120):
+            sim.hotspot_login(f"u{i:03d}", f"10.5.{i // 250}.{i % 250 + 2}", f"AA:00:00:00:{i // 256:02X}:{i % 256:02X}")
+        core = make_core(tmp_path, [router(sim.port)])
+        reply = (await core.handle(who(VIEWER), "telegram", "/hotspot"))[0]
+        assert "120 aktif" in reply.text and "u049" in reply.text and "u050" not in reply.text
+        assert "… dan 70 lainnya; /hotspot NAMA untuk satu." in reply.text and len(reply.pages) == 1

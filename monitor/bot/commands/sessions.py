@@ -6,13 +6,16 @@ from typing import Any
 
 from ..command import Command, Ctx, NotFound
 
+#: Sessions listed in one reply: a phone cannot use 10,000 lines (30 messages); the rest are counted.
+LIST_LIMIT = 50
+
 
 async def hotspot(ctx: Ctx) -> dict[str, Any]:
     client = await ctx.read()
     name = ctx.arg(0)
     if name is None:
-        return {"user": None, "active": await client.print(
-            "/ip/hotspot/active", proplist=["user", "address", "uptime", "bytes-in", "bytes-out"])}
+        rows = await client.print("/ip/hotspot/active", proplist=["user", "address", "uptime"])
+        return {"user": None, "active": rows[:LIST_LIMIT], "total": len(rows)}
     users = await client.print("/ip/hotspot/user", queries=[f"?name={name}"])
     active = await client.print("/ip/hotspot/active", queries=[f"?user={name}"])
     if not users and not active:
@@ -24,8 +27,8 @@ async def ppp(ctx: Ctx) -> dict[str, Any]:
     client = await ctx.read()
     name = ctx.arg(0)
     if name is None:
-        return {"secret": None, "active": await client.print(
-            "/ppp/active", proplist=["name", "service", "address", "caller-id", "uptime"])}
+        rows = await client.print("/ppp/active", proplist=["name", "address", "uptime"])
+        return {"secret": None, "active": rows[:LIST_LIMIT], "total": len(rows)}
     secrets = await client.print("/ppp/secret", queries=[f"?name={name}"],
                                  proplist=["name", "service", "profile", "disabled", "comment",
                                            "remote-address", "last-logged-out"])
