@@ -107,7 +107,7 @@ class RouterClient:
             async with asyncio.timeout(timeout):  # not wait_for: see connect()
                 item = await queue.get()
         except TimeoutError:
-            err = RouterError(f"no reply within {self.timeout:g}s (hung connection)", kind="timeout")
+            err = RouterError(f"no reply within {timeout:g}s (hung connection)", kind="timeout")
             self._fail(err)
             raise err from None
         if item is _CLOSED:
@@ -118,13 +118,16 @@ class RouterClient:
     # -- commands --------------------------------------------------------------------------------
 
     async def command(self, cmd: str, attrs: dict[str, str] | None = None,
-                      queries: Iterable[str] = ()) -> list[dict[str, str]]:
-        """Run one command; return the ``!re`` rows, then the ``!done`` attributes (e.g. ``ret``) if any."""
-        rows, done = await self._run(cmd, attrs, queries)
+                      queries: Iterable[str] = (), *, reply_timeout: float | None = None) -> list[dict[str, str]]:
+        """Run one command; return the ``!re`` rows, then the ``!done`` attributes (e.g. ``ret``) if any.
+
+        ``reply_timeout`` (default ``timeout``) is the longest wait for each next reply: a streamed
+        command such as ``/ping`` legitimately pauses between rows."""
+        rows, done = await self._run(cmd, attrs, queries, reply_timeout)
         return rows + [done] if done else rows
 
-    async def _run(self, cmd: str, attrs: dict[str, str] | None,
-                   queries: Iterable[str]) -> tuple[list[dict[str, str]], dict[str, str]]:
+    async def _run(self, cmd: str, attrs: dict[str, str] | None, queries: Iterable[str],
+                   reply_timeout: float | None = None) -> tuple[list[dict[str, str]], dict[str, str]]:
         tag, queue = self._open()
         words = [cmd, *(f"={k}={v}" for k, v in (attrs or {}).items()), *queries, f".tag={tag}"]
         try:
@@ -132,7 +135,7 @@ class RouterClient:
             rows: list[dict[str, str]] = []
             trap: dict[str, str] | None = None
             while True:
-                reply, data = await self._next(queue, self.timeout)
+                reply, data = await self._next(queue, reply_timeout or self.timeout)
                 if reply == "!re":
                     rows.append(data)
                 elif reply == "!trap":

@@ -30,6 +30,7 @@ import structlog
 from ..wire import WireError, encode_sentence, read_sentence, split_attribute
 from .extra import EXTRA_MENUS, SINGLETONS, add_refused, monitor_traffic, normalize_booleans
 from .menus import Menu, apply_proplist, format_routeros_duration
+from .ping import PingTargets, run_ping, validate_ping
 
 log = structlog.get_logger("pantau.routeros.simulator")
 
@@ -45,6 +46,13 @@ class _Conn:
     logged_in: bool = False
     may_write: bool = True
     listens: dict[str, tuple[str, list[str] | None]] = field(default_factory=dict)  # tag → (menu, proplist)
+    commands: dict[str, asyncio.Task] = field(default_factory=dict)  # tag → running streamed command (/ping)
+
+    def close(self) -> None:
+        for task in self.commands.values():
+            task.cancel()
+        self.commands.clear()
+        self.writer.close()
 
     def send(self, *sentences: list[str]) -> None:
         if not self.writer.is_closing():
@@ -73,6 +81,8 @@ class RouterSimulator:
         self._conns: set[_Conn] = set()
         self._tasks: set[asyncio.Task] = set()
         self._booted = time.monotonic()
+        self.pings = PingTargets()  # which addresses answer this router's /ping
+        self.resource: dict[str, str] = {}  # overrides of /system/resource (cpu-load, free-memory...)
         self.menus = {path: Menu(path, self._changed, singleton=path.startswith("/system/") or path in SINGLETONS)
                       for path in MENUS}
         self.menus["/ip/dns"].add({"servers": "", "dynamic-servers": "", "allow-remote-requests": "false",
@@ -140,7 +150,7 @@ class RouterSimulator:
     def drop_connections(self) -> None:
         """Close every open API connection once (a momentary link cut)."""
         for conn in list(self._conns):
-            conn.writer.close()
+            conn.close()
         self._conns.clear()
 
     def _spawn(self, coro) -> None:
@@ -278,7 +288,7 @@ class RouterSimulator:
             pass
         finally:
             self._conns.discard(conn)
-            writer.close()
+            conn.close()
 
     def _dispatch(self, conn: _Conn, words: list[str]) -> bool:
         """Answer one sentence. Returns False when the connection must close."""
@@ -318,9 +328,12 @@ class RouterSimulator:
             conn.send(["!fatal", "session terminated on request"])
             return False
         if cmd == "/cancel":
-            targets = [attrs["tag"]] if "tag" in attrs else list(conn.listens)
+            targets = [attrs["tag"]] if "tag" in attrs else [*conn.listens, *conn.commands]
             for target in targets:
-                if conn.listens.pop(target, None) is not None:
+                task = conn.commands.pop(target, None)
+                if task is not None:
+                    task.cancel()
+                if conn.listens.pop(target, None) is not None or task is not None:
                     conn.send(["!trap", "=category=2", "=message=interrupted", f".tag={target}"],
                               ["!done", f".tag={target}"])
             conn.send(["!done", *t])
@@ -331,6 +344,9 @@ class RouterSimulator:
                 trap(error)
             else:
                 conn.send(*[["!re", *(f"={k}={v}" for k, v in r.items()), *t] for r in rows], ["!done", *t])
+            return True
+        if cmd == "/ping":
+            self._ping(conn, attrs, tag, t, trap)
             return True
         path, _, verb = cmd.rpartition("/")
         menu = self.menus.get(path)
@@ -378,7 +394,8 @@ class RouterSimulator:
         if menu.path == "/system/resource":
             rows = [{"uptime": format_routeros_duration(time.monotonic() - self._booted),
                      "version": self.version, "board-name": "CHR", "architecture-name": "x86_64",
-                     "cpu-load": "1", "free-memory": "912261120", "total-memory": "1073741824"}]
+                     "cpu-load": "1", "free-memory": "912261120", "total-memory": "1073741824",
+                     **self.resource}]
         else:
             rows = menu.rows(queries)
         if "count-only" in attrs:
@@ -389,3 +406,14 @@ class RouterSimulator:
             out.append(["!empty", *t])
         out.append(["!done", *t])
         conn.send(*out)
+
+    def _ping(self, conn: _Conn, attrs: dict[str, str], tag: str | None, t: list[str], trap) -> None:
+        problem = validate_ping(attrs)
+        if problem is not None:
+            trap(problem)
+            return
+        key = tag if tag is not None else f"untagged-{id(attrs)}"
+        task = asyncio.get_running_loop().create_task(
+            run_ping(self.pings, attrs, conn.send, t, v6=self.version.startswith("6")))
+        conn.commands[key] = task
+        task.add_done_callback(lambda _t: conn.commands.pop(key, None) if conn.commands.get(key) is _t else None)
