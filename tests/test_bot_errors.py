@@ -9,7 +9,7 @@ from monitor.bot.commands import COMMANDS
 from tests.bot_helpers import ADMIN, STRANGER, make_core, make_sim, router, who
 from tests.fake_peers import closed_port
 
-SAMPLE_ARGS = {"traffic": "ether1", "log": "5", "hotspot.add": "tamu pw", "hotspot.password": "budi pw",
+SAMPLE_ARGS = {"ping": "10.0.0.1 1", "traffic": "ether1", "log": "5", "hotspot.add": "tamu pw", "hotspot.password": "budi pw",
                "hotspot.profile": "budi 1hari", "voucher": "2 1jam", "ppp.add": "pel-9 pw",
                "ppp.profile": "pel-01 20M"}
 ROUTER_COMMANDS = sorted(n for n, c in COMMANDS.items() if c.router)

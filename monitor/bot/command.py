@@ -29,6 +29,7 @@ class Ctx:
     state_path: str = ""
     routers: list[RouterConfig] = field(default_factory=list)
     store: Any = None  # monitor.bot.store.BotStore
+    probe: Any = None  # pantau's own ICMP probe (monitor.hosts.probe.Probe) when it runs one
     _clients: list[RouterClient] = field(default_factory=list)
 
     async def read(self) -> RouterClient:

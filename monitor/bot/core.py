@@ -48,13 +48,14 @@ class Reply:
 
 class BotCore:
     def __init__(self, config: BotConfig, routers: list[RouterConfig], store: BotStore, *, state_path: str = "",
-                 emit: Emit | None = None, clock: Callable[[], float] = time.time):
+                 emit: Emit | None = None, clock: Callable[[], float] = time.time, probe: Any = None):
         self.config = config
         self.routers = {r.name: r for r in routers}
         self.store = store
         self.state_path = state_path
         self.emit = emit
         self.clock = clock
+        self.probe = probe  # pantau's ICMP probe, for /ping from pantau as well as from the router
         self.limiter = RateLimiter(config.rate_limit.count, config.rate_limit.per)
         self._renderers: dict[str, BotRenderer] = {}
 
@@ -177,7 +178,7 @@ class BotCore:
     async def _execute(self, who: Identity, channel: str, cmd: Command, router: RouterConfig | None,
                        args: list[str], markup: Literal["html", "text"], now: float) -> Reply:
         ctx = Ctx(router=router, args=args, now=now, state_path=self.state_path,
-                  routers=list(self.routers.values()), store=self.store)
+                  routers=list(self.routers.values()), store=self.store, probe=self.probe)
         rname = router.name if router else None
         started = time.monotonic()
         try:

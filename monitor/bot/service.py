@@ -24,7 +24,7 @@ class BotService:
         self.engine = engine
         self.store = BotStore(settings.state.path)
         self.core = BotCore(self.config, settings.routers, self.store, state_path=settings.state.path,
-                            emit=engine.emit)
+                            emit=engine.emit, probe=engine.probe)
         self.telegram: Any = None
         self.whatsapp: Any = None
 

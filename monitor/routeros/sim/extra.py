@@ -40,13 +40,14 @@ def add_refused(menu: Any, attrs: dict[str, str]) -> str | None:
     return None
 
 
-def monitor_traffic(sim: Any, attrs: dict[str, str]) -> tuple[list[dict[str, str]], str | None]:
-    """One sample of ``/interface/monitor-traffic =interface=X =once=`` (only ``once`` is served)."""
+def monitor_traffic(sim: Any, attrs: dict[str, str], t: list[str]) -> list[list[str]]:
+    """The sentences answering ``/interface/monitor-traffic =interface=X =once=`` (only ``once``)."""
     name = attrs.get("interface", "")
     if sim.menus["/interface"].find(name=name) is None:
-        return [], f"no such item (interface {name!r})"
+        return [["!trap", f"=message=no such item (interface {name!r})", *t], ["!done", *t]]
     if "once" not in attrs:
-        return [], "only =once= is simulated"
+        return [["!trap", "=message=only =once= is simulated", *t], ["!done", *t]]
     rx, tx = sim.traffic.get(name, (0, 0))
-    return [{"name": name, "rx-packets-per-second": str(rx // 8000), "rx-bits-per-second": str(rx),
-             "tx-packets-per-second": str(tx // 8000), "tx-bits-per-second": str(tx)}], None
+    row = {"name": name, "rx-packets-per-second": str(rx // 8000), "rx-bits-per-second": str(rx),
+           "tx-packets-per-second": str(tx // 8000), "tx-bits-per-second": str(tx)}
+    return [["!re", *(f"={k}={v}" for k, v in row.items()), *t], ["!done", *t]]

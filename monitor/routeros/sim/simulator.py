@@ -339,14 +339,13 @@ class RouterSimulator:
             conn.send(["!done", *t])
             return True
         if cmd == "/interface/monitor-traffic":
-            rows, error = monitor_traffic(self, attrs)
-            if error:
-                trap(error)
-            else:
-                conn.send(*[["!re", *(f"={k}={v}" for k, v in r.items()), *t] for r in rows], ["!done", *t])
+            conn.send(*monitor_traffic(self, attrs, t))
             return True
         if cmd == "/ping":
-            self._ping(conn, attrs, tag, t, trap)
+            if self.fault == "trap" and self.fault_menu in (None, "/ping"):  # e.g. a user without `test`
+                trap("not enough permissions (9)")
+            else:
+                self._ping(conn, attrs, tag, t, trap)
             return True
         path, _, verb = cmd.rpartition("/")
         menu = self.menus.get(path)
@@ -368,11 +367,9 @@ class RouterSimulator:
                 trap("listen needs a .tag")
             else:
                 conn.listens[tag] = (path, proplist)
+        elif verb == "add" and not menu.singleton and (refused := add_refused(menu, attrs)):
+            trap(refused)
         elif verb == "add" and not menu.singleton:
-            refused = add_refused(menu, attrs)
-            if refused:
-                trap(refused)
-                return True
             conn.send(["!done", f"=ret={menu.add(attrs)}", *t])
         elif verb in ("set", "remove"):
             ids = [i for i in (attrs.pop(".id", None) or attrs.pop("numbers", "")).split(",") if i]
