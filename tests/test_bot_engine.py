@@ -76,3 +76,10 @@ async def test_rate_limit_per_identity(tmp_path):
         assert "Perintah" in (await core.handle(who(ADMIN), "telegram", "/menu"))[0].text  # others unaffected
         core.clock.now += 61
         assert "Perintah" in (await core.handle(who(VIEWER), "telegram", "/menu"))[0].text
+
+
+async def test_strangers_are_rate_limited_silently(tmp_path):
+    core = make_core(tmp_path, [router(1)], rate_limit={"count": 2, "per": 60})
+    replies = [await core.handle(who(STRANGER), "telegram", "/status") for _ in range(5)]
+    assert [len(r) for r in replies] == [1, 1, 0, 0, 0]
+    assert len(core.store.audit_rows()) == 2  # the flood does not flood the audit trail

@@ -50,6 +50,8 @@ class RateLimiter:
         self._seen: dict[str, deque[float]] = {}
 
     def allow(self, key: str, now: float) -> bool:
+        if len(self._seen) > 10_000:  # many one-off senders: forget the idle ones
+            self._seen = {k: w for k, w in self._seen.items() if w and w[-1] > now - self.per}
         window = self._seen.setdefault(key, deque())
         while window and window[0] <= now - self.per:
             window.popleft()

@@ -83,13 +83,13 @@ class BotCore:
         parsed = parse(text, set(COMMANDS))
         if parsed is None:
             return []
+        if not self.limiter.allow(who.key, now):  # strangers too: a flood must not flood the audit route
+            log.warning("bot.rate_limited", identity=who.key, channel=channel, command=parsed.command)
+            return [] if who.role is None else [Reply(self._msg(markup, "rate_limited"))]
         if who.role is None:
             log.warning("bot.refused", identity=who.key, channel=channel, command=parsed.command)
             await self._audit(who, channel, None, parsed.command, [], "refused", "unknown identity", now)
             return [] if self.config.unknown == "silent" else [Reply(self._msg(markup, "refused"))]
-        if not self.limiter.allow(who.key, now):
-            log.warning("bot.rate_limited", identity=who.key, channel=channel, command=parsed.command)
-            return [Reply(self._msg(markup, "rate_limited"))]
         cmd = COMMANDS.get(parsed.command)
         if cmd is None:
             return [Reply(self._msg(markup, "unknown", command=parsed.command))]
