@@ -68,6 +68,8 @@ async def test_add_with_generated_password_and_phone_then_duplicate_traps(tmp_pa
         row = user_row(sim, "tamu01")
         assert row["profile"] == "1jam" and row["limit-uptime"] == "3h" and row["comment"] == "WA 6281234567890"
         assert len(row["password"]) == 8 and row["password"] in r.text
+        _, r = await confirm(core, "/hotspot add tamu02 - 1jam")
+        assert len(user_row(sim, "tamu02")["password"]) == 8
         _, r = await confirm(core, "/hotspot add tamu01 pw")
         assert "menolak" in r.text and "already have user" in r.text
         assert core.store.audit_rows()[-1].result == "trap"

@@ -31,6 +31,8 @@ async def add(ctx: Ctx) -> dict[str, Any]:
     name, password, profile, uptime, phone = (ctx.args + [None] * 5)[:5]
     if not name:
         raise UsageError("name")
+    if password in ("-", "‘’", "“”"):  # "generate one" as typed on phones (smart quotes survive shlex)
+        password = None
     generated = not password
     password = password or new_code(8)
     attrs = {"name": name, "password": password, "profile": profile or "default"}
