@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Hashable
 from typing import Any
 
@@ -21,6 +22,7 @@ from .delivery.outbox import Outbox
 from .delivery.routing import EventRouter
 from .errors import ConfigError
 from .events import Event
+from .history.service import HistoryService
 from .hosts.icmp.engine import IcmpEngine
 from .hosts.icmp.scheduler import IcmpScheduler
 from .hosts.loop import HostMonitor, echo_interval
@@ -73,7 +75,15 @@ class Engine:
         self.outbox: Outbox | None = None
         self.host_store: HostStateStore | None = None
         self.session_store: RouterStore | None = None
+        self.history: HistoryService | None = None  # suppression + history + reports (docs/history.md)
+        self.watchers: dict[str, RouterWatcher] = {}
+        self.subscription_store: Any = None
         self.emitted: list[Event] = []  # the last few events, for `pantau demo` and tests
+        # read by the web wing (/metrics, status page) at request time
+        self.monitors: dict[str, HostMonitor] = {}
+        self.watchers: dict[str, RouterWatcher] = {}
+        self.event_counts: Counter[str] = Counter()
+        self.ready = False  # start() finished and stop() not begun: /readyz
         self._own_probe = probe is None
         self.scheduler: IcmpScheduler | None = None
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
@@ -84,7 +94,7 @@ class Engine:
         check (no task per host); other probes get a task per host."""
         assert self.host_store is not None
         persisted = self.host_store.load()
-        monitors: dict[str, HostMonitor] = {}
+        monitors = self.monitors
         for host in self.config.hosts:
             saved = persisted.get(host.name)
             initial = (saved[0], saved[1]) if saved and saved[2] == host.address else None
@@ -127,19 +137,34 @@ class Engine:
                     await asyncio.to_thread(self.host_store.flush)
 
     async def emit(self, event: Event) -> None:
-        names = self.router.match(event)
+        """A detected event: through maintenance/dependency suppression and the history, then routed."""
+        if self.history is not None:
+            await self.history.emit(event)
+        else:
+            await self._route(event)
+
+    async def _route(self, event: Event, names: list[str] | None = None) -> list[str]:
+        """Deliver ``event`` to ``names`` (default: the notifiers its routes pick); returns them."""
+        names = self.router.match(event) if names is None else names
         log.info("event", event_type=event.type, event_id=event.id, source=event.source.name,
                  notify=names, **_log_keys(event))
         self.emitted.append(event)
+        self.event_counts[event.type] += 1
         del self.emitted[:-1000]
         if names and self.outbox is not None:
             await self.outbox.enqueue(event, names)
+        return names
+
+    def _session_counts(self) -> dict[str, int]:
+        """Active sessions (hotspot + PPP) per reachable router, for the history's peaks."""
+        return {name: sum(len(w.sessions(m)) for m in w.config.watch)
+                for name, w in self.watchers.items() if not w.down}
 
     async def start(self) -> None:
         settings = self.config.settings
         register_secrets(secret_values(self.config))
         if self.probe is None and self.config.hosts:
-            self.probe = await open_probe(settings.icmp)
+            self.probe = await open_probe(settings.icmp, self.config.hosts)
         self.http = aiohttp.ClientSession()
         problems = []
         for cfg in self.config.notifiers:
@@ -155,6 +180,9 @@ class Engine:
             raise ConfigError(problems)
         self.outbox = Outbox(settings.state.path, self.notifiers, {n.name: n for n in self.config.notifiers})
         await self.outbox.start()
+        self.history = HistoryService(self.config, route=self._route, sessions=self._session_counts)
+        self.history.open()
+        self.history.spawn(self.supervisor)
 
         self.host_store = HostStateStore(settings.state.path)
         self._start_hosts()
@@ -162,24 +190,43 @@ class Engine:
         if settings.routers:
             self.session_store = RouterStore(settings.state.path)
             for router in settings.routers:
-                watcher = RouterWatcher(router, emit=self.emit, store=self.session_store)
+                watcher = self.watchers[router.name] = RouterWatcher(router, emit=self.emit,
+                                                                     store=self.session_store)
                 self.supervisor.spawn(f"router:{router.name}", watcher.run)
+        self._start_subscriptions()
         if settings.http is not None:
-            from .web.server import WebServer
+            from .web.site import build_web
 
-            self.web = WebServer(settings.http, health=self.supervisor.health)
+            self.web = build_web(self)  # every route (metrics, health, status page) is added here
         if settings.bot is not None:
             from .bot.service import BotService
 
             self.bot = BotService(self)
             self.bot.start()  # adds its webhook routes: before the web server starts
         if self.web is not None:
-            await self.web.start()  # routes are added before this: the app's router freezes here
+            await self.web.start()  # the app's router freezes here
+        self.ready = True
         log.info("started", hosts=len(self.config.hosts), routers=len(settings.routers),
                  notifiers=len(self.notifiers), state=settings.state.path)
 
+    def _start_subscriptions(self) -> None:
+        """Expiry and quota warnings: one supervised poller per router that has hotspot users."""
+        config = self.config.settings.subscriptions
+        if config is None:
+            return
+        from .subscriptions.poller import SubscriptionPoller
+        from .subscriptions.store import SubscriptionStore
+
+        self.subscription_store = SubscriptionStore(self.config.settings.state.path)
+        for router in self.config.settings.routers:
+            if (router.name in config.routers) if config.routers is not None else ("hotspot" in router.watch):
+                poller = SubscriptionPoller(router, config, timezone=self.config.settings.timezone, emit=self.emit,
+                                            store=self.subscription_store)
+                self.supervisor.spawn(f"subscriptions:{router.name}", poller.run)
+
     async def stop(self, grace: float = 2.0) -> None:
         """Stop the sources at once, give in-flight deliveries ``grace`` seconds, close everything."""
+        self.ready = False
         if self.scheduler is not None:
             await self.scheduler.aclose()
         while not self._queue.empty():  # detected but not yet emitted: into the outbox first
@@ -189,6 +236,8 @@ class Engine:
         if self.web is not None:
             await self.web.aclose()
         await self.supervisor.aclose(grace=grace)  # a task that ignores cancellation is logged, not waited on
+        if self.history is not None:
+            self.history.close()  # flushes the last buffered history
         if self.outbox is not None:
             await self.outbox.aclose(grace=grace)
         for name, notifier in self.notifiers.items():
@@ -200,7 +249,7 @@ class Engine:
             await self.http.close()
         if self.probe is not None and self._own_probe:
             await self.probe.aclose()
-        for store in (self.host_store, self.session_store, self.bot):
+        for store in (self.host_store, self.session_store, self.subscription_store, self.bot):
             if store is not None:
                 with contextlib.suppress(Exception):
                     store.close()

@@ -24,6 +24,10 @@ EVENT_TYPES = (
     "ppp.disconnect",
     "audit.command",  # the operator bot ran, queued or failed a command (monitor/bot)
     "audit.refused",  # the bot refused someone: unknown identity or a role too low
+    "subscriber.quota",
+    "subscriber.expiring",
+    "subscriber.expired",
+    "report.summary",
 )
 
 

@@ -178,7 +178,8 @@ def _as_reply(request: bytes, *, ident: int | None = None) -> bytes:
 
 async def test_real_late_duplicate_and_foreign_replies_are_ignored(hosts, engine):
     """Replies crafted inside the namespace reach the engine over the veth and are all dropped:
-    one after its echo timed out, a second copy of an answered echo, and one with a foreign id."""
+    one after its echo timed out and a second copy of an answered echo reach the reader and are
+    ignored; one with a foreign id never reaches it (the kernel filter drops it)."""
     host = hosts[0]
     raw = in_netns(host.ns, _reply_socket)
     loop = asyncio.get_running_loop()
@@ -192,7 +193,7 @@ async def test_real_late_duplicate_and_foreign_replies_are_ignored(hosts, engine
         raw.sendto(_as_reply(request), (host.local_address, 0))  # late
         raw.sendto(_as_reply(request, ident=(struct.unpack("!H", request[4:6])[0] + 1) & 0xFFFF),
                    (host.local_address, 0))  # foreign identifier
-        await _until(lambda: engine.stats["ignored"] >= ignored + 2)
+        await _until(lambda: engine.stats["ignored"] >= ignored + 1)
 
         ip("netns", "exec", host.ns, "sysctl", "-qw", "net.ipv4.icmp_echo_ignore_all=0")
         answered = asyncio.ensure_future(engine.check(host.address, count=1, timeout=1.0, interval=1))
@@ -200,8 +201,8 @@ async def test_real_late_duplicate_and_foreign_replies_are_ignored(hosts, engine
         result = await answered
         assert result.received == 1 and result.reason is None
         raw.sendto(_as_reply(request), (host.local_address, 0))  # duplicate of the answered echo
-        await _until(lambda: engine.stats["ignored"] >= ignored + 3)
-        assert engine.stats["ignored"] == ignored + 3
+        await _until(lambda: engine.stats["ignored"] >= ignored + 2)
+        assert engine.stats["ignored"] == ignored + 2  # late + duplicate; the foreign one never arrived
         again = await engine.check(host.address, count=2, timeout=1.0, interval=0.05)
         assert again.received == 2
     finally:

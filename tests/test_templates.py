@@ -36,7 +36,9 @@ def test_defaults_render_every_type_in_both_languages(event_type, markup):
     english = TemplateRenderer(language="en", markup=markup).render(event)
     assert "Tanggal: 23/11/2026" in indonesian and "Jam: 09:44:05 WIB" in indonesian
     assert "Date: 2026-11-23" in english and "Time: 09:44:05 WIB" in english
-    if not event_type.startswith("audit."):  # bot audit events report a command, not an ON/OFF state
+    if event.category == "subscriber":  # warnings name the user and what runs out
+        assert "User: budi" in indonesian and "User: budi" in english
+    elif event.source.kind in ("host", "router"):  # state changes say ON/OFF like the seeds' scripts
         status = "ON" if event_type in {"host.up", "router.up", "hotspot.login", "ppp.connect"} else "OFF"
         assert f"({status})" in indonesian or f"Status: {status}" in indonesian
         assert f"({status})" in english or f"Status: {status}" in english

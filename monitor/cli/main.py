@@ -13,18 +13,21 @@ import json
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..config.model import Config, load_config
 from ..errors import ConfigError, PantauError, ProbeError
-from ..logs import configure_logging, register_secrets
+
+if TYPE_CHECKING:  # the config model pulls in pydantic and aiohttp: `pantau --version` must not wait
+    from ..config.model import Config
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 DEFAULT_CONFIG = "monitor.yaml"
 
 
 def _load(path: str) -> Config:
+    from ..config.model import load_config
+
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -36,6 +39,7 @@ def _load(path: str) -> Config:
 
 def _setup_logs(config: Config, level: str | None = None, *, cache: bool = False) -> None:
     from ..engine import secret_values
+    from ..logs import configure_logging, register_secrets
 
     configure_logging(level or config.settings.log.level, config.settings.log.format, cache=cache)
     register_secrets(secret_values(config))
@@ -102,6 +106,19 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return outbox_command(config, args.action, notifier=args.notifier, limit=args.limit)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import report_command
+
+    return report_command(_load(args.config), since=args.since, host=args.host, router=args.router)
+
+
+def cmd_maintenance(args: argparse.Namespace) -> int:
+    from .maintenance import maintenance_command
+
+    return maintenance_command(_load(args.config), args.action, args.args, reason=args.reason,
+                               start=args.start, show_all=args.all)
+
+
 def cmd_import_netwatch(args: argparse.Namespace) -> int:
     from ..routeros.netwatch import import_netwatch
 
@@ -140,6 +157,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(speed=args.speed, config_path=args.config, loop_forever=args.forever))
 
 
+def cmd_hash_password(args: argparse.Namespace) -> int:
+    from .hashpw import hash_password_command
+
+    return hash_password_command()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pantau", description="Off-router monitor for MikroTik networks.")
     p.add_argument("--version", action="version", version=f"pantau {__version__}")
@@ -167,6 +190,16 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--limit", type=int, default=50)
     o.set_defaults(func=cmd_outbox)
 
+    rp = with_config(sub.add_parser("report", help="uptime per host and router from the history"))
+    rp.add_argument("--since", default="7d", help="period up to now (default 7d)")
+    rp.add_argument("--host", help="only this host")
+    rp.add_argument("--router", help="only this router")
+    rp.set_defaults(func=cmd_report)
+    from .maintenance import add_parser as add_maintenance
+
+    add_maintenance(sub, with_config)
+    sub.choices["maintenance"].set_defaults(func=cmd_maintenance)
+
     n = with_config(sub.add_parser("import-netwatch", help="print hosts: YAML from a router's /tool/netwatch"))
     n.add_argument("--router", required=True, help="router name from the config")
     n.set_defaults(func=cmd_import_netwatch)
@@ -181,6 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-y", "--yes", action="store_true", help="confirm account changes without asking")
     c.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     c.set_defaults(func=cmd_ctl)
+    sub.add_parser("hash-password", help="print a password hash for http.users (reads the password from "
+                   "the terminal or stdin)").set_defaults(func=cmd_hash_password)
+
+    from .subscriber import add_parser as add_subscriber
+
+    add_subscriber(sub, with_config)
 
     d = sub.add_parser("demo", help="run a simulated router and show the notifications it causes")
     d.add_argument("-c", "--config", default=None, help="optional config whose notifiers also get the demo")

@@ -65,6 +65,14 @@ def summarize_config(config: Config) -> str:
         + (f" (sources {', '.join(r.sources)})" if r.sources != ["*"] else "")
         + (f" (labels {_value(r.labels)})" if r.labels else "")
         for r in s.routes])
+    parents = [f"{h.name} → {h.parent}" for h in s.hosts if h.parent]
+    if parents:
+        out += _section("dependencies", parents)
+    if s.maintenance:
+        out += _section("maintenance", [f"{', '.join(m.match)}: {m.every or f'{m.start} → {m.end}'}"
+                                        + (f" ({m.reason})" if m.reason else "") for m in s.maintenance])
+    if s.reports:
+        out += _section("reports", [f"{r.every} → {', '.join(r.notify)}" for r in s.reports])
     out.append(f"state: {s.state.path}   log: {s.log.level}/{s.log.format}   timezone: {s.timezone}   "
                f"icmp: {s.icmp.engine}")
     out.append(f"notifier types: {', '.join(config.registry.names())}")

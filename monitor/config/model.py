@@ -22,7 +22,11 @@ from ..delivery.registry import Registry, load_registry
 from ..delivery.templates.renderer import MessageConfig, TemplateFile, TemplateRenderer
 from ..errors import ConfigError
 from ..events import EVENT_TYPES
+from ..history.config import HistoryConfig, ReportConfig, report_problems
+from ..hosts.pace import check_duration
 from ..routeros.config import RouterConfig
+from ..subscriptions.config import SubscriptionsConfig
+from ..suppression.config import MaintenanceConfig, suppression_problems
 from ..web.config import HttpConfig
 from .envsubst import substitute
 from .types import Percent, PositiveDuration, TimeZone
@@ -53,6 +57,7 @@ class HostConfig(_Model):
     max_loss: Percent | None = None  # a check fails when loss exceeds this (default: all lost)
     max_rtt: PositiveDuration | None = None  # a check fails when the average RTT exceeds this
     labels: dict[str, str] = {}
+    parent: str | None = None  # a host or router this one sits behind (docs/maintenance.md)
 
     @field_validator("address")
     @classmethod
@@ -91,7 +96,17 @@ class RouteConfig(_Model):
 class IcmpConfig(_Model):
     engine: Literal["auto", "socket", "icmplib"] = "auto"  # socket = one-socket engine for many hosts
     privileged: Literal["auto"] | bool = "auto"  # auto: unprivileged ICMP if allowed, else raw
-    pps: int = Field(2000, ge=1)  # echo requests per second at most (socket engine)
+    # echo requests per second at most (socket engine); auto: sized from the hosts (hosts/pace.py)
+    pps: int | str = "auto"
+
+    @field_validator("pps", mode="before")
+    @classmethod
+    def _pps(cls, v: Any) -> int | str:
+        if v == "auto":
+            return v
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"must be auto or a whole number of echoes per second ≥ 1, not {v!r}")
+        return v
 
 
 class StateConfig(_Model):
@@ -117,8 +132,12 @@ class Settings(_Model):
     log: LogConfig = LogConfig()
     plugins_dir: str | None = "./plugins"
     timezone: TimeZone = "Asia/Jakarta"
+    subscriptions: SubscriptionsConfig | None = None  # expiry and quota warnings for hotspot users
     http: HttpConfig | None = None  # pantau's HTTP server (health; later metrics, status page, webhooks)
     bot: BotConfig | None = None  # the operator bot (docs/bot.md)
+    history: HistoryConfig = HistoryConfig()  # event history retention (docs/history.md)
+    reports: list[ReportConfig] = []  # scheduled uptime summaries (docs/history.md)
+    maintenance: list[MaintenanceConfig] = []  # maintenance windows (docs/maintenance.md)
 
 
 @dataclass(frozen=True)
@@ -300,14 +319,22 @@ def _cross_checks(settings: Settings, notifiers: list[NotifierConfig], problems:
         for j, name in enumerate(route.notify):
             if name not in known:
                 problems.append(f"routes[{i}].notify[{j}]: unknown notifier {name!r}")
+    problems.extend(report_problems(settings))
+    problems.extend(suppression_problems(settings))
+    routers = {r.name for r in settings.routers}
+    for i, name in enumerate((settings.subscriptions.routers or []) if settings.subscriptions else []):
+        if name not in routers:
+            problems.append(f"subscriptions.routers[{i}]: unknown router {name!r}")
     for i, host in enumerate(settings.hosts):
         d = settings.defaults
         timeout = host.timeout or d.timeout
         interval = host.interval or d.interval
         count = host.count or d.count
-        if timeout * count > interval * 4:
-            problems.append(f"hosts[{i}]: count × timeout ({count} × {timeout:g}s) is far longer than "
-                            f"the interval ({interval:g}s)")
+        longest = check_duration(interval, count, timeout)
+        if longest >= interval:
+            problems.append(f"hosts[{i}]: a check takes up to {longest:g}s ({count} echoes, timeout "
+                            f"{timeout:g}s), not less than the interval ({interval:g}s), so every other "
+                            "check would be skipped: lower timeout or count, or raise the interval")
 
 
 def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None,

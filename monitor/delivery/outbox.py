@@ -29,6 +29,7 @@ import tenacity
 
 from ..errors import ConfigError, NotifyError
 from ..events import Event
+from .delivery_stats import DeliveryStats
 from .notify import Notifier, NotifierConfig
 from .outbox_store import Message, OutboxStore
 from .phone import mask_recipient
@@ -111,6 +112,7 @@ class Outbox:
         self._orphans_logged: set[str] = set()
         self._started = False
         self._closing = False
+        self.stats = DeliveryStats()  # per-notifier attempts, 429s, latency: read by /metrics
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -209,6 +211,10 @@ class Outbox:
     async def counts(self, notifier: str | None = None) -> dict[str, int]:
         """:meth:`OutboxStore.counts` on the outbox's own database thread."""
         return await self._db(self._store.counts, notifier)
+
+    async def counts_by_notifier(self) -> dict[str, dict[str, int]]:
+        """:meth:`OutboxStore.counts_by_notifier` on the outbox's own database thread (/metrics)."""
+        return await self._db(self._store.counts_by_notifier)
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -366,9 +372,12 @@ class Outbox:
             raise
         except NotifyError as exc:
             error, retryable, retry_after = str(exc), exc.retryable, exc.retry_after
+            self.stats.record(lane.notifier, ok=False, latency_s=time.perf_counter() - started, status=exc.status)
         except Exception as exc:  # a plugin bug or an untranslated library error: retry it
             error, retryable, retry_after = f"{type(exc).__name__}: {exc}", True, None
+            self.stats.record(lane.notifier, ok=False, latency_s=time.perf_counter() - started)
         else:
+            self.stats.record(lane.notifier, ok=True, latency_s=time.perf_counter() - started)
             latency_ms = round((time.perf_counter() - started) * 1000, 1)
             await self._db(self._store.mark_sent, [m.id for m in msgs], now=self._clock())
             lane.sending = False

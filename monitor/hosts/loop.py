@@ -13,6 +13,7 @@ import structlog
 from ..config.model import HostCheck
 from ..events import Event, Source
 from .detector import Detector, State, Transition
+from .pace import echo_spacing
 from .probe import CheckResult, Probe
 from .state import HostStateStore
 
@@ -64,6 +65,8 @@ class HostMonitor:
         self.rng = rng
         state, since = initial or (State.UNKNOWN, None)
         self.detector = Detector(host.down_after, host.up_after, state=state, since=since)
+        self.checks = self.failures = 0  # counted for /metrics; read at scrape time, never pushed
+        self.last: CheckResult | None = None
 
     def observe(self, result: CheckResult, now: float) -> Event | None:
         """Judge one result at time ``now``; return the event to announce, if any.
@@ -71,6 +74,9 @@ class HostMonitor:
         The new state is handed to the store's write buffer, which the engine flushes after the
         event was emitted (emit first, then persist: at-least-once, never lost)."""
         ok, reason = judge(self.host, result)
+        self.checks += 1
+        self.failures += not ok
+        self.last = result
         log.debug("check", host=self.host.name, ok=ok, loss=result.loss, rtt_avg_ms=_rounded(result.rtt_avg_ms),
                   reason=reason)
         t = self.detector.observe(ok, now)
@@ -118,4 +124,4 @@ class HostMonitor:
 
 def echo_interval(host: HostCheck) -> float:
     """Spacing of the echoes within one check: short, and well inside the interval."""
-    return min(0.2, host.interval / 10)
+    return echo_spacing(host.interval)

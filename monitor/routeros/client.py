@@ -14,9 +14,13 @@ import itertools
 import re
 import ssl
 from collections.abc import AsyncIterator, Iterable
+from typing import TYPE_CHECKING
 
 from ..errors import RouterError, RouterTrap
-from .wire import WireError, encode_sentence, read_sentence, sentence_to_reply
+from .wire import UTF8, Codec, WireError, encode_sentence, read_sentence, sentence_to_reply
+
+if TYPE_CHECKING:
+    from .config import RouterConfig
 
 _CLOSED = object()
 _CATEGORY = re.compile(r"\((\d+)\)\s*$")
@@ -25,18 +29,31 @@ _CATEGORY = re.compile(r"\((\d+)\)\s*$")
 class RouterClient:
     """A logged-in API connection. Create with ``await RouterClient.connect(...)``."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, timeout: float):
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, timeout: float,
+                 codec: Codec = UTF8):
         self._reader = reader
         self._writer = writer
         self.timeout = timeout
+        self._codec = codec
         self._tags = itertools.count(1)
         self._queues: dict[str, asyncio.Queue] = {}
         self._error: RouterError | None = None
         self._reader_task = asyncio.create_task(self._read_loop())
 
     @classmethod
+    async def for_router(cls, config: RouterConfig, *, username: str | None = None,
+                         password: str | None = None) -> RouterClient:
+        """Connect to a configured router with its TLS, timeout and encoding (``username`` and
+        ``password`` override the read-only user, e.g. for the manage user)."""
+        return await cls.connect(config.address, int(config.port or 8728), username or config.username,
+                                 password if password is not None else config.password.get_secret_value(),
+                                 ssl_context=config.ssl_context(), timeout=config.timeout,
+                                 encoding=config.encoding)
+
+    @classmethod
     async def connect(cls, host: str, port: int, username: str, password: str, *,
-                      ssl_context: ssl.SSLContext | None = None, timeout: float = 10.0) -> RouterClient:
+                      ssl_context: ssl.SSLContext | None = None, timeout: float = 10.0,
+                      encoding: str = "utf-8") -> RouterClient:
         """Open a connection and log in (post-6.43 plain login). Raises RouterError on any failure."""
         try:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
@@ -49,10 +66,13 @@ class RouterClient:
         except ConnectionRefusedError:
             raise RouterError(f"connection to {host}:{port} refused", kind="refused") from None
         except ssl.SSLError as exc:
-            raise RouterError(f"TLS handshake with {host}:{port} failed: {exc.reason}", kind="tls") from None
+            raise RouterError(f"TLS handshake with {host}:{port} failed: {tls_reason(exc)}", kind="tls") from None
         except OSError as exc:
+            if ssl_context is not None and isinstance(exc, ConnectionResetError | ConnectionAbortedError):
+                raise RouterError(f"TLS handshake with {host}:{port} failed: the router closed the connection "
+                                  f"({exc.strerror or exc}). {ANONYMOUS_HINT}", kind="tls") from None
             raise RouterError(f"cannot connect to {host}:{port}: {exc.strerror or exc}", kind="refused") from None
-        client = cls(reader, writer, timeout=timeout)
+        client = cls(reader, writer, timeout=timeout, codec=Codec(encoding))
         try:
             await client.command("/login", {"name": username, "password": password})
         except RouterTrap as exc:
@@ -68,7 +88,7 @@ class RouterClient:
     async def _read_loop(self) -> None:
         try:
             while True:
-                words = await read_sentence(self._reader)
+                words = await read_sentence(self._reader, self._codec)
                 reply, attrs, tag = sentence_to_reply(words)
                 if reply == "!fatal":
                     message = attrs.get("message") or (words[1] if len(words) > 1 else "fatal")
@@ -92,7 +112,7 @@ class RouterClient:
     def _send(self, words: list[str]) -> None:
         if self._error is not None:
             raise self._error
-        self._writer.write(encode_sentence(words))
+        self._writer.write(encode_sentence(words, self._codec))
 
     def _open(self) -> tuple[str, asyncio.Queue]:
         tag = str(next(self._tags))
@@ -196,6 +216,34 @@ class RouterClient:
                 await self._writer.wait_closed()
         with contextlib.suppress(BaseException):
             await self._reader_task
+
+
+ANONYMOUS_HINT = ("A router whose api-ssl service has no certificate (the RouterOS default) only speaks "
+                  "anonymous DH: set tls: {verify: false, anonymous: true}, or give the service a "
+                  "certificate (/ip service set api-ssl certificate=...)")
+
+
+def tls_reason(exc: ssl.SSLError) -> str:
+    """Which TLS check failed, in words an operator can act on."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        why = exc.verify_message or exc.reason or "certificate not accepted"
+        hints = {"certificate has expired": "the router's certificate has expired (renew it on the router)",
+                 "Hostname mismatch": "the certificate was made for another name "
+                                      "(make it for the address pantau connects to, or set tls.verify: false)",
+                 "IP address mismatch": "the certificate was made for another address "
+                                        "(make it for the address pantau connects to, or set tls.verify: false)",
+                 "self-signed certificate": "the certificate is self-signed: give its CA as tls.ca",
+                 "unable to get local issuer certificate": "unknown CA: give the CA that signed the router's "
+                                                           "certificate as tls.ca"}
+        for key, hint in hints.items():
+            if key.lower() in why.lower():
+                return f"{why}: {hint}"
+        return why
+    reason = exc.reason or str(exc)
+    if reason in ("SSLV3_ALERT_HANDSHAKE_FAILURE", "NO_SHARED_CIPHER", "NO_CIPHERS_AVAILABLE",
+                  "SSLV3_ALERT_INSUFFICIENT_SECURITY", "TLSV1_ALERT_INSUFFICIENT_SECURITY"):
+        return f"{reason}: no cipher in common. {ANONYMOUS_HINT}"
+    return reason
 
 
 def _trap(cmd: str, data: dict[str, str]) -> RouterTrap:

@@ -16,18 +16,34 @@ from ..delivery.phone import normalize_msisdn
 DEFAULT_PHONE_REGEX = r"(?<![\d+])(?:\+?62|0)[\s.-]?8(?:[\s.-]?\d){7,12}(?!\d)"
 
 
+#: Anonymous (certificate-less) key exchanges, the only ones a RouterOS api-ssl service without a
+#: certificate offers; OpenSSL disables them below security level 0. TLS 1.3 has none, hence ≤ 1.2.
+ANONYMOUS_CIPHERS = "HIGH:aNULL:!eNULL:@SECLEVEL=0"
+
+
 class TlsConfig(BaseModel):
-    """api-ssl settings. ``verify: false`` accepts any certificate (the router's self-signed one)."""
+    """api-ssl settings. ``verify: false`` accepts any certificate (the router's self-signed one);
+    ``anonymous: true`` also offers the anonymous-DH ciphers a router without a certificate needs."""
 
     model_config = ConfigDict(extra="forbid")
     verify: bool = True
     ca: Path | None = None
+    anonymous: bool = False
+
+    @model_validator(mode="after")
+    def _anonymous_needs_no_verify(self) -> TlsConfig:
+        if self.anonymous and self.verify:
+            raise ValueError("anonymous: true has no certificate to verify: set verify: false as well")
+        return self
 
     def ssl_context(self) -> ssl.SSLContext:
         ctx = ssl.create_default_context(cafile=str(self.ca) if self.ca else None)
         if not self.verify:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
+        if self.anonymous:
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+            ctx.set_ciphers(ANONYMOUS_CIPHERS)
         return ctx
 
 
@@ -97,6 +113,9 @@ class RouterConfig(BaseModel):
     username: str = Field(min_length=1)
     password: Secret
     tls: Literal[False] | TlsConfig = False
+    # how the router's words are encoded: auto = UTF-8, falling back to cp1252 per word (Winbox text)
+    encoding: Literal["auto", "utf-8", "cp1252", "cp1251", "cp1250", "cp1253", "cp1254", "cp1257",
+                      "latin-1"] = "auto"
     watch: list[Literal["hotspot", "ppp"]] = Field(default_factory=lambda: ["hotspot", "ppp"], min_length=1)
     mode: Literal["listen", "poll"] = "listen"
     poll_interval: PositiveDuration = 5.0

@@ -60,9 +60,7 @@ async def import_netwatch(config: RouterConfig) -> str:
 
     Raises RouterError / RouterTrap when the router cannot be read.
     """
-    client = await RouterClient.connect(config.address, int(config.port or 8728), config.username,
-                                        config.password.get_secret_value(), ssl_context=config.ssl_context(),
-                                        timeout=config.timeout)
+    client = await RouterClient.for_router(config)
     try:
         rows = await client.print("/tool/netwatch")
     finally:

@@ -60,6 +60,7 @@ class RouterWatcher:
         self._locks = {s.path: asyncio.Lock() for s in self._specs}
         self._listening = {s.path: False for s in self._specs}
         self.identity: str | None = None
+        self.api_latency_s: float | None = None  # the last /system/identity round trip (/metrics)
         self.down = False
         self._failures = 0
         self._streak_since: float | None = None
@@ -84,6 +85,10 @@ class RouterWatcher:
         """The last known sessions of ``hotspot`` or ``ppp`` (key → record), for status pages."""
         return dict(self._known.get(SPECS[watch].path, {}))
 
+    def session_count(self, watch: str) -> int:
+        """How many ``hotspot`` or ``ppp`` sessions are active now (no copy: /metrics)."""
+        return len(self._known.get(SPECS[watch].path, ()))
+
     async def run(self) -> None:
         tasks = [asyncio.create_task(self._listen_loop(s), name=f"listen {self.config.name} {s.path}")
                  for s in self._specs] if self.config.mode == "listen" else []
@@ -101,9 +106,7 @@ class RouterWatcher:
 
     async def _connect(self) -> RouterClient:
         c = self.config
-        return await RouterClient.connect(c.address, int(c.port or 8728), c.username,
-                                          c.password.get_secret_value(), ssl_context=c.ssl_context(),
-                                          timeout=c.timeout)
+        return await RouterClient.for_router(c)
 
     async def _close_control(self) -> None:
         if self._control is not None:
@@ -123,7 +126,9 @@ class RouterWatcher:
                 if self._control is None or self._control.closed:
                     self._control = await self._connect()
                 try:
+                    started = time.perf_counter()
                     rows = await self._control.print("/system/identity")
+                    self.api_latency_s = time.perf_counter() - started
                     self.identity = rows[0].get("name") if rows else self.identity
                 except RouterTrap as exc:  # answered, so reachable
                     self._log.error("router_print_trap", menu="/system/identity", error=str(exc))

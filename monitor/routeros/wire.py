@@ -3,7 +3,13 @@
 This is our own implementation, used by both sides (pantau's client and the simulator). We do not
 use librouteros' protocol layer: it cannot multiplex ``.tag``-ged commands (needed for ``listen``
 next to a heartbeat on one connection) and its parser turns ``0123``/``yes`` into int/bool, which
-would corrupt voucher names. Words are UTF-8; values always stay ``str``.
+would corrupt voucher names. Values always stay ``str``.
+
+Words are bytes: RouterOS stores and returns what was typed, and Winbox and the terminal type
+windows-125x (cp1252 for Indonesian Latin text, cp1251 for Cyrillic). A ``Codec`` per connection
+turns bytes into text and back with the router's encoding; ``auto`` reads UTF-8 and falls back to
+cp1252 for a word that is not UTF-8, and remembers such values so a query or write of them goes
+back in the bytes the router has (``?name=José`` must match the cp1252 bytes of the stored name).
 
 A word is ``<length><bytes>``; a sentence is words ended by an empty word (length 0). Lengths use
 1..5 bytes::
@@ -74,16 +80,65 @@ def decode_length(data: bytes) -> int:
     return int.from_bytes(data[1:], "big")
 
 
-def encode_word(word: str) -> bytes:
-    raw = word.encode("utf-8")
+ENCODINGS = ("auto", "utf-8", "cp1252", "cp1251", "cp1250", "cp1253", "cp1254", "cp1257", "latin-1")
+
+
+class Codec:
+    """Text ↔ bytes for one connection's words (see the module docstring)."""
+
+    def __init__(self, encoding: str = "utf-8", *, fallback: str = "cp1252", remember: int = 10_000):
+        if encoding not in ENCODINGS:
+            raise ValueError(f"unknown encoding {encoding!r} (one of {', '.join(ENCODINGS)})")
+        self.encoding = encoding
+        self.fallback = fallback
+        self._legacy: dict[str, None] = {}  # values auto-decoded with the fallback (insertion-ordered)
+        self._remember = remember
+
+    def decode(self, raw: bytes) -> str:
+        if self.encoding != "auto":
+            return raw.decode(self.encoding, errors="replace")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode(self.fallback, errors="replace")
+            _, _, value = _split_value(text)
+            self._legacy[value] = None
+            if len(self._legacy) > self._remember:
+                del self._legacy[next(iter(self._legacy))]
+            return text
+
+    def encode(self, word: str) -> bytes:
+        if self.encoding != "auto":
+            return word.encode(self.encoding, errors="replace")
+        prefix, sep, value = _split_value(word)
+        if sep and value in self._legacy:
+            return prefix.encode("utf-8") + sep.encode() + value.encode(self.fallback, errors="replace")
+        return word.encode("utf-8")
+
+
+def _split_value(word: str) -> tuple[str, str, str]:
+    """``=name=value`` / ``?name=value`` / ``?=name=value`` → (prefix, "=", value); else (word, "", "")."""
+    if word[:1] in ("=", "?"):
+        start = 2 if word.startswith("?=") else 1
+        head, sep, value = word[start:].partition("=")
+        if sep:
+            return word[:start] + head, sep, value
+    return word, "", ""
+
+
+UTF8 = Codec("utf-8")
+
+
+def encode_word(word: str, codec: Codec = UTF8) -> bytes:
+    raw = codec.encode(word)
     return encode_length(len(raw)) + raw
 
 
-def encode_sentence(words: list[str] | tuple[str, ...]) -> bytes:
-    return b"".join(encode_word(w) for w in words) + b"\x00"
+def encode_sentence(words: list[str] | tuple[str, ...], codec: Codec = UTF8) -> bytes:
+    return b"".join(encode_word(w, codec) for w in words) + b"\x00"
 
 
-async def read_word(reader: asyncio.StreamReader) -> str:
+async def read_word(reader: asyncio.StreamReader, codec: Codec = UTF8) -> str:
     try:
         head = await reader.readexactly(1)
         extra = extra_length_bytes(head[0])
@@ -95,10 +150,10 @@ async def read_word(reader: asyncio.StreamReader) -> str:
         raw = await reader.readexactly(length) if length else b""
     except asyncio.IncompleteReadError as exc:
         raise WireError("connection closed by peer") from exc
-    return raw.decode("utf-8", errors="replace")
+    return codec.decode(raw)
 
 
-async def read_sentence(reader: asyncio.StreamReader) -> list[str]:
+async def read_sentence(reader: asyncio.StreamReader, codec: Codec = UTF8) -> list[str]:
     """Read one sentence (a list of words, without the terminating empty word).
 
     Raises WireError when the stream ends or is malformed. Empty sentences are skipped, as
@@ -107,7 +162,7 @@ async def read_sentence(reader: asyncio.StreamReader) -> list[str]:
     while True:
         words: list[str] = []
         while True:
-            word = await read_word(reader)
+            word = await read_word(reader, codec)
             if word == "":
                 break
             words.append(word)

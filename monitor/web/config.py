@@ -6,6 +6,9 @@ import ipaddress
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from ..config.types import PositiveDuration
+from .passwords import parse_hash
+
 
 def split_listen(value: str) -> tuple[str, int]:
     """``"127.0.0.1:8080"``, ``"[::1]:8080"``, ``"0.0.0.0:8080"`` or ``":8080"`` (every address) →
@@ -35,9 +38,26 @@ class HttpConfig(BaseModel):
     # /metrics and /healthz answer anyone who can reach this address: keep it on loopback or a
     # management network (docs/web.md)
     listen: str = "127.0.0.1:8080"
+    # status page logins: user name → hash from `pantau hash-password` (never a clear password).
+    # No users: the status page and its API answer 403 (only /metrics, /healthz, /readyz are served).
+    users: dict[str, str] = {}
+    session_ttl: PositiveDuration = 12 * 3600.0  # a login lasts this long (sliding)
+    max_loop_lag: PositiveDuration = 2.0  # /healthz turns red when the event loop lags longer
 
     @field_validator("listen")
     @classmethod
     def _listen(cls, v: str) -> str:
         split_listen(v)
+        return v
+
+    @field_validator("users")
+    @classmethod
+    def _users(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, stored in v.items():
+            if not name or len(name) > 64 or any(c.isspace() or c in ":/" for c in name):
+                raise ValueError(f"invalid user name {name!r} (1-64 characters, no spaces, ':' or '/')")
+            try:
+                parse_hash(stored)
+            except ValueError as exc:
+                raise ValueError(f"user {name!r}: {exc}") from None
         return v

@@ -1,4 +1,5 @@
-"""The one HTTP server: ``/healthz`` from the supervisor, plus whatever the other wings add.
+"""The one HTTP server; ``site.build_web`` adds health, metrics and the status page, other wings
+add their own routes.
 
 Components add their routes with ``add_routes`` before ``start()`` (aiohttp freezes the router
 then). Every answer carries conservative security headers. A port that cannot be bound is a
@@ -15,6 +16,7 @@ from aiohttp import web
 
 from ..errors import ConfigError
 from .config import HttpConfig, split_listen
+from .health import Health
 
 log = structlog.get_logger("pantau.web")
 
@@ -26,7 +28,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
-HealthSource = Callable[[], Mapping[str, Any]]
+HealthSource = Callable[[], Mapping[str, Any]]  # Supervisor.health
 
 
 @web.middleware
@@ -48,9 +50,9 @@ class WebServer:
         self.config = config
         self.host, self.port = split_listen(config.listen)
         self.app = web.Application(middlewares=[security_headers], client_max_size=1024 * 1024)
-        self._health = health
         self._runner: web.AppRunner | None = None
-        self.app.router.add_get("/healthz", self._healthz)
+        if health is not None:  # tasks only; build_web adds the full Health (DB, loop lag)
+            self.add_routes(Health(health).routes())
 
     def add_routes(self, routes: Iterable[web.AbstractRouteDef]) -> None:
         self.app.add_routes(list(routes))
@@ -77,7 +79,3 @@ class WebServer:
             await self._runner.cleanup()
             self._runner = None
 
-    async def _healthz(self, request: web.Request) -> web.Response:
-        tasks = {name: h.to_dict() for name, h in (self._health() if self._health else {}).items()}
-        ok = all(t["healthy"] for t in tasks.values())
-        return web.json_response({"ok": ok, "tasks": tasks}, status=200 if ok else 503)

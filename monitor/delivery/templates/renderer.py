@@ -124,7 +124,7 @@ class TemplateRenderer:
                                         lstrip_blocks=True, undefined=jinja2.Undefined)
         self.env.filters.update(duration=self._duration, bytes=human_bytes, bold=self._bold,
                                 italic=self._italic, reason=self._reason, names=self._names,
-                                percent=_percent)
+                                percent=_percent, when=self._when)
         self.problems: list[str] = []
         self._overrides: list[tuple[str, _Compiled]] = []
         for key, source in (overrides or {}).items():
@@ -169,7 +169,7 @@ class TemplateRenderer:
         at = event.at.astimezone(self.tz)
         source = event.source.to_dict()
         data = dict(event.data)
-        subject = data.get("user") or data.get("name") if event.category in ("hotspot", "ppp") else None
+        subject = data.get("user") or data.get("name") if event.category in ("hotspot", "ppp", "subscriber") else None
         return {
             "event": event.to_dict(), "type": event.type, "id": event.id, "source": source,
             "data": data, "at": at, "date": self._date(at), "time": at.strftime("%H:%M:%S"),
@@ -266,6 +266,14 @@ class TemplateRenderer:
     def _duration(self, seconds: Any) -> str:
         return human_duration(seconds, self.language)
 
+    def _when(self, iso: Any) -> str:
+        """An ISO date-time (``data.expires_at``) as a date and time in the notifier's timezone."""
+        try:
+            moment = datetime.fromisoformat(str(iso)).astimezone(self.tz)
+        except ValueError:
+            return str(iso)
+        return f"{self._date(moment)} {moment.strftime('%H:%M')} {moment.strftime('%Z') or ''}".strip()
+
     def _reason(self, code: Any) -> str:
         if code is None or isinstance(code, jinja2.Undefined):
             return ""
@@ -322,11 +330,25 @@ def sample_events() -> list[Event]:
                            "reason": "lost-service"},
         "ppp.connect": ppp,
         "ppp.disconnect": {**ppp, "uptime_s": 93_784.0, "reason": "peer-request"},
+        "subscriber.quota": {"user": "budi", "router": "core", "profile": "2M-harian", "kind": "data",
+                             "used": 1_717_986_918, "limit": 2_147_483_648, "percent": 80.0, "level": 80,
+                             "expires_at": "2026-11-24T10:00:00+07:00", "subscriber": {"phone": "6285712345678"}},
+        "subscriber.expiring": {"user": "budi", "router": "core", "profile": "2M-harian", "kind": "validity",
+                                "level_s": 3600, "remaining_s": 3420, "expires_at": "2026-11-24T10:00:00+07:00",
+                                "subscriber": {"phone": "6285712345678"}},
+        "subscriber.expired": {"user": "budi", "router": "core", "profile": "2M-harian", "kind": "validity",
+                               "reason": "validity", "remaining_s": 0, "expires_at": "2026-11-24T10:00:00+07:00",
+                               "subscriber": {"phone": "6285712345678"}},
+        "report.summary": {"period": "daily", "since": "2026-11-22T00:00:00.000Z", "until": "2026-11-23T00:00:00.000Z",
+                           "sources": 12, "outages": 3, "downtime_s": 5400.0, "maintenance_s": 3600.0,
+                           "worst": [{"kind": "host", "name": "olt-kampung", "uptime": 0.9375, "down_s": 5400.0,
+                                      "outages": 2}],
+                           "sessions_peak": {"core": 153}},
         "audit.command": {"identity": "tg:123456789", "channel": "telegram", "role": "admin", "router": "core",
                           "command": "ppp.isolir", "args": ["pelanggan-017"], "result": "ok", "detail": None},
         "audit.refused": {"identity": "tg:987654321", "channel": "telegram", "role": None, "router": None,
                           "command": "status", "args": [], "result": "refused", "detail": "unknown identity"},
     }
-    bot = Source(kind="bot", name="telegram")
-    return [Event(type=t, source=host if t.startswith("host.") else bot if t.startswith("audit.") else router,
-                  data=data[t], at=_SAMPLE_AT) for t in EVENT_TYPES]
+    sources = {"host": host, "report": Source(kind="pantau", name="report"), "audit": Source(kind="bot", name="telegram")}
+    return [Event(type=t, source=sources.get(t.split(".")[0], router), data=data[t], at=_SAMPLE_AT)
+            for t in EVENT_TYPES]

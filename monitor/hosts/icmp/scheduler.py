@@ -5,8 +5,9 @@ interval, so the checks of many hosts spread evenly instead of arriving in burst
 ticks every ``tick`` seconds and hands every host that has come due to the engine in one batch: at
 10,000 hosts and a 10 s interval that is 20 wake-ups a second carrying 50 checks each, where one
 task per host costs two wake-ups per check. A host whose previous check is still running skips the
-slot (no pile-up when ``timeout`` exceeds ``interval``). Results come back through
-``on_result(key, result)``, called from the event loop.
+slot (no pile-up), and slots missed because the loop stalled are skipped too — never silently:
+both are counted (``skipped``, ``late``) and logged as ``icmp.checks_skipped`` at most once a
+minute. Results come back through ``on_result(key, result)``, called from the event loop.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .engine import IcmpEngine
 log = structlog.get_logger("pantau.icmp")
 
 OnResult = Callable[[Hashable, CheckResult], None]
+REPORT_EVERY = 60.0  # seconds between two icmp.checks_skipped lines at most
 
 
 class _Host:
@@ -61,6 +63,10 @@ class IcmpScheduler:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self.skipped = 0  # slots skipped because the host's previous check was still running
+        self.late = 0  # slots missed because the loop fell behind (stalled past the slot)
+        self.scheduled = 0  # checks handed to the engine
+        self._reported = 0  # skipped + late at the last report
+        self._reported_at: float | None = None
 
     def __len__(self) -> int:
         return len(self._hosts)
@@ -116,14 +122,32 @@ class IcmpScheduler:
                 self.skipped += 1
             else:
                 host.busy = True
+                self.scheduled += 1
                 submit(host.address, count=host.count, timeout=host.timeout, interval=host.echo_interval,
                        on_done=host.done)  # type: ignore[arg-type]
             host.due += host.interval
             if host.due <= now:  # we fell behind (loop stalled): skip missed slots, keep the phase
-                host.due += host.interval * (int((now - host.due) / host.interval) + 1)
+                missed = int((now - host.due) / host.interval) + 1
+                self.late += missed
+                host.due += host.interval * missed
             heapq.heappush(heap, (host.due, next(self._order), host))
+        if self.skipped + self.late > self._reported:
+            self._report(now)
         if heap:
             self._arm(max(heap[0][0], now + self.tick))
+
+    @property
+    def stats(self) -> dict[str, int]:
+        return {"scheduled": self.scheduled, "skipped": self.skipped, "late": self.late}
+
+    def _report(self, now: float) -> None:
+        if self._reported_at is not None and now - self._reported_at < REPORT_EVERY:
+            return
+        missed = self.skipped + self.late
+        log.warning("icmp.checks_skipped", skipped=self.skipped, late=self.late, scheduled=self.scheduled,
+                    since_last=missed - self._reported,
+                    hint="checks take longer than the interval or the pace (icmp.pps) is too low")
+        self._reported, self._reported_at = missed, now
 
     def _arm(self, when: float) -> None:
         if self._timer is not None:

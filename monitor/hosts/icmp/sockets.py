@@ -17,6 +17,7 @@ import struct
 from dataclasses import dataclass
 
 from ...errors import ProbeError
+from . import bpf
 
 # Linux socket options that the socket module does not name.
 SOL_RAW = 255
@@ -76,6 +77,15 @@ def _raw_filter(sock: socket.socket, family: int) -> None:
         sock.setsockopt(socket.IPPROTO_ICMPV6, ICMP6_FILTER, struct.pack("8I", *blocked))
 
 
+def _drain(sock: socket.socket) -> None:
+    """Discard what is queued on a fresh non-blocking socket."""
+    for _ in range(100_000):
+        try:
+            sock.recv(2048)
+        except OSError:  # BlockingIOError: empty
+            return
+
+
 def open_icmp_socket(family: int, privileged: bool) -> IcmpSocket:
     """Open one ICMP socket; raises OSError (EACCES/EPERM when not allowed, EAFNOSUPPORT, …)."""
     proto = socket.IPPROTO_ICMP if family == socket.AF_INET else socket.IPPROTO_ICMPV6
@@ -87,6 +97,11 @@ def open_icmp_socket(family: int, privileged: bool) -> IcmpSocket:
         if privileged:
             _raw_filter(sock, family)
             ident = (os.getpid() ^ random.getrandbits(16)) & 0xFFFF
+            try:  # foreign ICMP dropped in the kernel; the type filter above still applies without it
+                bpf.attach(sock, family, ident)
+            except OSError:
+                pass
+            _drain(sock)  # what arrived before the filter was attached was not filtered
         else:
             # Ping sockets report ICMP errors only through the error queue, and only with RECVERR.
             if family == socket.AF_INET:

@@ -7,12 +7,16 @@ trap of ``add``, and ``/interface/monitor-traffic =once=``.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+from .ping import run_ping, validate_ping
 
 EXTRA_MENUS = ("/ip/dhcp-server/lease", "/ip/pool", "/ip/pool/used", "/ip/neighbor", "/ip/dns", "/log",
                "/interface", "/ip/address", "/ip/hotspot/user/profile", "/ppp/profile",
                "/ip/firewall/address-list")
 SINGLETONS = frozenset({"/ip/dns"})
+SPECIAL_COMMANDS = frozenset({"/interface/monitor-traffic", "/ping"})
 #: Menus whose ``name`` is unique: RouterOS traps an ``add`` of an existing name.
 UNIQUE_NAMES = {"/ip/hotspot/user": "user", "/ppp/secret": "secret", "/ip/pool": "pool",
                 "/ip/hotspot/user/profile": "profile", "/ppp/profile": "profile"}
@@ -51,3 +55,38 @@ def monitor_traffic(sim: Any, attrs: dict[str, str], t: list[str]) -> list[list[
     row = {"name": name, "rx-packets-per-second": str(rx // 8000), "rx-bits-per-second": str(rx),
            "tx-packets-per-second": str(tx // 8000), "tx-bits-per-second": str(tx)}
     return [["!re", *(f"={k}={v}" for k, v in row.items()), *t], ["!done", *t]]
+
+
+def special_command(sim: Any, conn: Any, cmd: str, attrs: dict[str, str], tag: str | None, t: list[str],
+                    trap: Any) -> None:
+    """``/interface/monitor-traffic`` (one sample) and ``/ping`` (streamed until its count or /cancel)."""
+    if cmd == "/interface/monitor-traffic":
+        conn.send(*monitor_traffic(sim, attrs, t))
+        return
+    if sim.fault == "trap" and sim.fault_menu in (None, "/ping"):  # e.g. a user without the test policy
+        trap("not enough permissions (9)")
+        return
+    problem = validate_ping(attrs)
+    if problem is not None:
+        trap(problem)
+        return
+    key = tag if tag is not None else f"untagged-{id(attrs)}"
+    task = asyncio.get_running_loop().create_task(
+        run_ping(sim.pings, attrs, conn.send, t, v6=sim.version.startswith("6")))
+    conn.commands[key] = task
+    task.add_done_callback(lambda _t: conn.commands.pop(key, None) if conn.commands.get(key) is _t else None)
+
+
+class ScriptingExtras:
+    """Scripting helpers of the simulator for the bot's menus (mixed into RouterSimulator)."""
+
+    menus: dict[str, Any]
+    users: dict[str, tuple[str, bool]]
+
+    def add_user(self, name: str, password: str, *, write: bool) -> None:
+        """Another API user; ``write=False`` is a read-only group (writes trap "not enough permissions")."""
+        self.users[name] = (password, write)
+
+    def add_row(self, path: str, **attrs: str) -> str:
+        """Add an item to any menu (``mac_address=`` → ``mac-address``); returns its ``.id``."""
+        return self.menus[path].add({k.replace("_", "-"): str(v) for k, v in attrs.items()})

@@ -99,14 +99,27 @@ def query_matches(row: dict[str, str], queries: list[str]) -> bool:
     """Evaluate RouterOS API ``?`` query words against one row (the stack machine of the API docs).
 
     ``?name=value`` equal, ``?name`` present, ``?-name`` absent, ``?<name=v``/``?>name=v`` compare,
-    ``?#ops`` stack operations: ``|`` or, ``&`` and, ``!`` not, ``.`` duplicate, digits push a copy of
-    that stack entry. The row matches when every value left on the stack is true.
+    ``?#ops`` stack operations: ``|`` or, ``&`` and (each pops two, pushes one), ``!`` not (the top),
+    ``.`` duplicate the top, a number ``n`` pushes a copy of the value at index ``n``, where index 0
+    is the TOP of the stack (the API docs). The row matches when every value left is true.
     """
     stack: list[bool] = []
     for word in queries:
         body = word[1:]
         if body.startswith("#"):
-            for op in body[1:]:
+            ops = body[1:]
+            i = 0
+            while i < len(ops):
+                op = ops[i]
+                if op.isdigit():
+                    j = i
+                    while j < len(ops) and ops[j].isdigit():
+                        j += 1
+                    index = int(ops[i:j])
+                    if index < len(stack):
+                        stack.append(stack[-1 - index])
+                    i = j
+                    continue
                 if op == "!" and stack:
                     stack[-1] = not stack[-1]
                 elif op in "|&" and len(stack) >= 2:
@@ -114,8 +127,7 @@ def query_matches(row: dict[str, str], queries: list[str]) -> bool:
                     stack.append(a or b if op == "|" else a and b)
                 elif op == "." and stack:
                     stack.append(stack[-1])
-                elif op.isdigit() and int(op) < len(stack):
-                    stack.append(stack[int(op)])
+                i += 1
             continue
         if body.startswith("-"):
             stack.append(body[1:] not in row)

@@ -1,9 +1,14 @@
 """A RouterOS API simulator: a real TCP (optionally TLS) server speaking the binary API protocol.
 
 It is a product feature (``pantau demo`` runs on it) and the peer of every RouterOS test. It serves
-``/login``, ``print`` (``=.proplist=``, ``?`` queries, ``=count-only=``), ``listen`` (``.dead=true`` on
-removals, never ``!done`` until ``/cancel``), ``/cancel``, ``add``/``set``/``remove``, ``.tag`` on every
-reply and ``!empty`` before ``!done`` on empty prints (7.18+, switchable), on the menus in ``MENUS``.
+``/login``, ``print`` (``=.proplist=``, ``?`` queries with the documented ``?#`` stack, ``=count-only=``),
+``listen`` (tagged or not; ``.dead=true`` on removals, never ``!done`` until ``/cancel``), ``/cancel``
+(the cancelled command's ``!trap`` "interrupted", then ``/cancel``'s own ``!done``, then the
+cancelled command's ``!done``, as the API docs show), ``add``/``set``/``remove``, ``.tag`` on every
+reply and ``!empty`` before ``!done`` on empty prints only when ``version`` is 7.18 or newer, on the
+menus in ``MENUS``. Words are encoded with ``encoding`` (a router whose names were typed in Winbox
+holds cp1252 bytes); ``ssl_context=anonymous_server_context()`` (sim/tls.py) is api-ssl without a
+certificate.
 
 Script it from Python (all methods are synchronous and must run in the simulator's event loop)::
 
@@ -27,17 +32,31 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from ..wire import WireError, encode_sentence, read_sentence, split_attribute
-from .extra import EXTRA_MENUS, SINGLETONS, add_refused, monitor_traffic, normalize_booleans
+import monitor.routeros.sim.extra as extra
+
+from ..wire import UTF8, Codec, WireError, encode_sentence, read_sentence, split_attribute
 from .menus import Menu, apply_proplist, format_routeros_duration
-from .ping import PingTargets, run_ping, validate_ping
+from .ping import PingTargets
 
 log = structlog.get_logger("pantau.routeros.simulator")
 
 MENUS = ("/ip/hotspot/active", "/ip/hotspot/user", "/ppp/active", "/ppp/secret", "/system/identity",
-         "/system/resource", "/tool/netwatch", *EXTRA_MENUS)
+         "/system/resource", "/tool/netwatch", *extra.EXTRA_MENUS)
 SESSION_MENUS = ("/ip/hotspot/active", "/ppp/active")
 FAULTS = ("drop", "hang", "delay", "trap", "fatal", "refuse")
+
+
+UNTAGGED = ""  # the key of an untagged listen in _Conn.listens (its replies carry no .tag)
+
+
+def tag_words(tag: str) -> list[str]:
+    return [] if tag == UNTAGGED else [f".tag={tag}"]
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"7.18.2 (stable)"`` → (7, 18, 2)."""
+    head = version.split()[0] if version.strip() else "0"
+    return tuple(int(part) for part in head.split(".") if part.isdigit())
 
 
 @dataclass(eq=False)
@@ -46,6 +65,7 @@ class _Conn:
     logged_in: bool = False
     may_write: bool = True
     listens: dict[str, tuple[str, list[str] | None]] = field(default_factory=dict)  # tag → (menu, proplist)
+    codec: Codec = UTF8
     commands: dict[str, asyncio.Task] = field(default_factory=dict)  # tag → running streamed command (/ping)
 
     def close(self) -> None:
@@ -56,23 +76,25 @@ class _Conn:
 
     def send(self, *sentences: list[str]) -> None:
         if not self.writer.is_closing():
-            self.writer.write(b"".join(encode_sentence(s) for s in sentences))
+            self.writer.write(b"".join(encode_sentence(s, self.codec) for s in sentences))
 
 
-class RouterSimulator:
+class RouterSimulator(extra.ScriptingExtras):
     """A scripted RouterOS router. See the module docstring for the scripting API."""
 
     def __init__(self, *, username: str = "pantau", password: str = "pantau", identity: str = "MikroTik",
                  host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None,
-                 empty_reply: bool = True, version: str = "7.18.2 (stable)"):
+                 empty_reply: bool | None = None, version: str = "7.18.2 (stable)", encoding: str = "utf-8"):
         self.host = host
         self.port = port
         self.username = username
         self.password = password
         self.ssl_context = ssl_context
-        self.empty_reply = empty_reply  # RouterOS 7.18+ sends !empty for an empty print
         self.version = version
         self.users: dict[str, tuple[str, bool]] = {}  # more API users: name → (password, may write)
+        # RouterOS 7.18+ sends !empty for an empty print; older versions only !done
+        self.empty_reply = version_tuple(version) >= (7, 18) if empty_reply is None else empty_reply
+        self.encoding = encoding
         self.fault: str | None = None
         self.fault_delay = 0.0
         self.fault_menu: str | None = None
@@ -83,7 +105,7 @@ class RouterSimulator:
         self._booted = time.monotonic()
         self.pings = PingTargets()  # which addresses answer this router's /ping
         self.resource: dict[str, str] = {}  # overrides of /system/resource (cpu-load, free-memory...)
-        self.menus = {path: Menu(path, self._changed, singleton=path.startswith("/system/") or path in SINGLETONS)
+        self.menus = {path: Menu(path, self._changed, singleton=path.startswith("/system/") or path in extra.SINGLETONS)
                       for path in MENUS}
         self.menus["/ip/dns"].add({"servers": "", "dynamic-servers": "", "allow-remote-requests": "false",
                                    "cache-size": "2048KiB", "cache-used": "0KiB"})
@@ -221,14 +243,6 @@ class RouterSimulator:
             attrs["comment"] = comment
         return self.menus["/tool/netwatch"].add(attrs)
 
-    def add_user(self, name: str, password: str, *, write: bool) -> None:
-        """Another API user; ``write=False`` is a read-only group (writes trap "not enough permissions")."""
-        self.users[name] = (password, write)
-
-    def add_row(self, path: str, **attrs: str) -> str:
-        """Add an item to any menu (``mac_address=`` → ``mac-address``); returns its ``.id``."""
-        return self.menus[path].add({k.replace("_", "-"): str(v) for k, v in attrs.items()})
-
     def active(self, menu: str = "/ip/hotspot/active") -> list[dict[str, str]]:
         return self.menus[menu].rows()
 
@@ -257,23 +271,23 @@ class RouterSimulator:
                 if path != menu.path:
                     continue
                 if row is None:
-                    conn.send(["!re", f"=.id={item_id}", "=.dead=true", f".tag={tag}"])
+                    conn.send(["!re", f"=.id={item_id}", "=.dead=true", *tag_words(tag)])
                 else:
                     out = apply_proplist(row, proplist)
                     if ".id" in row:
                         out = {".id": item_id, **out}
-                    conn.send(["!re", *(f"={k}={v}" for k, v in out.items()), f".tag={tag}"])
+                    conn.send(["!re", *(f"={k}={v}" for k, v in out.items()), *tag_words(tag)])
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections_accepted += 1
         if self.fault in ("drop", "refuse"):
             writer.close()
             return
-        conn = _Conn(writer)
+        conn = _Conn(writer, codec=Codec(self.encoding))
         self._conns.add(conn)
         try:
             while True:
-                words = await read_sentence(reader)
+                words = await read_sentence(reader, conn.codec)
                 if self.fault == "hang":
                     continue
                 if self.fault == "delay" and self.fault_delay > 0:
@@ -311,11 +325,11 @@ class RouterSimulator:
             conn.send(["!trap", *cat, f"=message={message}", *t], ["!done", *t])
 
         if cmd == "/login":
-            extra = self.users.get(attrs.get("name", ""))
+            other = self.users.get(attrs.get("name", ""))
             if attrs.get("name") == self.username and attrs.get("password") == self.password or \
-                    extra is not None and extra[0] == attrs.get("password"):
+                    other is not None and other[0] == attrs.get("password"):
                 conn.logged_in = True
-                conn.may_write = extra[1] if extra is not None and attrs.get("name") != self.username else True
+                conn.may_write = other[1] if other is not None and attrs.get("name") != self.username else True
                 conn.send(["!done", *t])
                 return True
             log.info("simulator_login_failed", user=attrs.get("name"))
@@ -329,27 +343,25 @@ class RouterSimulator:
             return False
         if cmd == "/cancel":
             targets = [attrs["tag"]] if "tag" in attrs else [*conn.listens, *conn.commands]
+            cancelled = []
             for target in targets:
                 task = conn.commands.pop(target, None)
                 if task is not None:
                     task.cancel()
                 if conn.listens.pop(target, None) is not None or task is not None:
-                    conn.send(["!trap", "=category=2", "=message=interrupted", f".tag={target}"],
-                              ["!done", f".tag={target}"])
+                    cancelled.append(target)
+            for target in cancelled:
+                conn.send(["!trap", "=category=2", "=message=interrupted", *tag_words(target)])
             conn.send(["!done", *t])
+            for target in cancelled:
+                conn.send(["!done", *tag_words(target)])
             return True
-        if cmd == "/interface/monitor-traffic":
-            conn.send(*monitor_traffic(self, attrs, t))
-            return True
-        if cmd == "/ping":
-            if self.fault == "trap" and self.fault_menu in (None, "/ping"):  # e.g. a user without `test`
-                trap("not enough permissions (9)")
-            else:
-                self._ping(conn, attrs, tag, t, trap)
+        if cmd in extra.SPECIAL_COMMANDS:  # streamed or one-shot commands outside the menus (extra.py)
+            extra.special_command(self, conn, cmd, attrs, tag, t, trap)
             return True
         path, _, verb = cmd.rpartition("/")
         menu = self.menus.get(path)
-        normalize_booleans(attrs)
+        extra.normalize_booleans(attrs)
         if menu is None:
             trap("no such command prefix")
             return True
@@ -363,11 +375,8 @@ class RouterSimulator:
         if verb in ("print", "getall"):
             self._print(conn, menu, proplist, queries, attrs, t)
         elif verb == "listen":
-            if tag is None:
-                trap("listen needs a .tag")
-            else:
-                conn.listens[tag] = (path, proplist)
-        elif verb == "add" and not menu.singleton and (refused := add_refused(menu, attrs)):
+            conn.listens[UNTAGGED if tag is None else tag] = (path, proplist)
+        elif verb == "add" and not menu.singleton and (refused := extra.add_refused(menu, attrs)):
             trap(refused)
         elif verb == "add" and not menu.singleton:
             conn.send(["!done", f"=ret={menu.add(attrs)}", *t])
@@ -403,14 +412,3 @@ class RouterSimulator:
             out.append(["!empty", *t])
         out.append(["!done", *t])
         conn.send(*out)
-
-    def _ping(self, conn: _Conn, attrs: dict[str, str], tag: str | None, t: list[str], trap) -> None:
-        problem = validate_ping(attrs)
-        if problem is not None:
-            trap(problem)
-            return
-        key = tag if tag is not None else f"untagged-{id(attrs)}"
-        task = asyncio.get_running_loop().create_task(
-            run_ping(self.pings, attrs, conn.send, t, v6=self.version.startswith("6")))
-        conn.commands[key] = task
-        task.add_done_callback(lambda _t: conn.commands.pop(key, None) if conn.commands.get(key) is _t else None)

@@ -1,0 +1,38 @@
+"""``pantau subscriber forget NAME``: delete what pantau keeps about a subscriber."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(sub: Any, with_config: Any) -> None:
+    s = with_config(sub.add_parser(
+        "subscriber", help="manage what pantau keeps about a subscriber",
+        description="Delete a subscriber's expiry/quota records (period, counters, warnings sent) "
+                    "from the state DB.",
+        epilog="example: pantau subscriber forget budi -c monitor.yaml"))
+    s.add_argument("action", choices=["forget"])
+    s.add_argument("name", help="the hotspot user name")
+    s.add_argument("--router", help="only on this router (default: every router)")
+    s.set_defaults(func=cmd_subscriber)
+
+
+def cmd_subscriber(args: argparse.Namespace) -> int:
+    from ..subscriptions.store import SubscriptionStore
+    from .main import _load
+
+    config = _load(args.config)
+    path = config.settings.state.path  # as `pantau run` opens it
+    if not Path(path).exists():
+        print(f"nothing kept: no state DB at {path}")
+        return 0
+    store = SubscriptionStore(path)
+    try:
+        removed = store.forget(args.name, args.router)
+    finally:
+        store.close()
+    where = f" on router {args.router}" if args.router else ""
+    print(f"forgot {args.name}{where}: {removed} record(s) deleted")
+    return 0

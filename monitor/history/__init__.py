@@ -1,0 +1,1 @@
+"""History of every event (sent or suppressed), uptime from transitions, reports (docs/history.md)."""

@@ -1,0 +1,56 @@
+"""Each user's period, maximum counters and the levels already sent, in the state DB.
+
+Tables start with ``subscription_``. A record is saved after its warnings reached the outbox
+(at-least-once: a crash in between sends a warning again, never loses one). ``forget`` deletes
+everything pantau keeps about a user (``pantau subscriber forget NAME``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from .levels import Record
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS subscription_records (
+    router TEXT NOT NULL, user TEXT NOT NULL, period TEXT NOT NULL, max_uptime REAL NOT NULL,
+    max_in INTEGER NOT NULL, max_out INTEGER NOT NULL, sent TEXT NOT NULL, PRIMARY KEY (router, user));
+"""
+
+
+class SubscriptionStore:
+    def __init__(self, path: str | Path):
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def load(self, router: str) -> dict[str, Record]:
+        rows = self._db.execute("SELECT user, period, max_uptime, max_in, max_out, sent FROM "
+                                "subscription_records WHERE router=?", (router,)).fetchall()
+        return {user: Record(period, max_uptime, max_in, max_out, set(json.loads(sent)))
+                for user, period, max_uptime, max_in, max_out, sent in rows}
+
+    def save(self, router: str, records: dict[str, Record]) -> None:
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO subscription_records VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(router, user, r.period, r.max_uptime_s, r.max_in, r.max_out, json.dumps(sorted(r.sent)))
+                 for user, r in records.items()])
+
+    def forget(self, user: str, router: str | None = None) -> int:
+        """Delete what pantau keeps about ``user`` (on every router unless one is named)."""
+        with self._db:
+            self._db.execute("BEGIN")
+            if router is None:
+                cursor = self._db.execute("DELETE FROM subscription_records WHERE user=?", (user,))
+            else:
+                cursor = self._db.execute("DELETE FROM subscription_records WHERE user=? AND router=?",
+                                          (user, router))
+        return cursor.rowcount
