@@ -47,7 +47,7 @@ log = structlog.get_logger("pantau.engine")
 
 def secret_values(config: Config) -> list[str]:
     """Every secret the config holds, so logs can mask them wherever they appear."""
-    return collect_secrets(config.notifiers, config.settings.routers)
+    return collect_secrets(config.notifiers, config.settings.routers, config.settings.bot)
 
 
 class Engine(ReloadMixin):
@@ -58,6 +58,7 @@ class Engine(ReloadMixin):
         self.notifiers: dict[str, Any] = {}
         self.supervisor = Supervisor(on_degraded=self._degraded)
         self.web: Any = None  # monitor.web.server.WebServer when `http:` is configured
+        self.bot: Any = None  # monitor.bot.service.BotService when `bot:` is configured
         self.http: aiohttp.ClientSession | None = None
         self.outbox: ReloadableOutbox | None = None
         self.writer: StateWriter | None = None  # every state-DB write while running (monitor/state_writer.py)
@@ -238,6 +239,12 @@ class Engine(ReloadMixin):
             for notifier in self.notifiers.values():  # e.g. the WhatsApp Cloud status webhook
                 if hasattr(notifier, "web_routes"):
                     self.web.add_routes(notifier.web_routes(self.outbox))
+        if settings.bot is not None:
+            from .bot.service import BotService
+
+            self.bot = BotService(self)
+            self.bot.start()  # adds its webhook routes: before the web server starts
+        if self.web is not None:
             await self.web.start()  # the app's router freezes here
         self.ready = True
         log.info("started", hosts=len(self.config.hosts), routers=len(settings.routers),
@@ -289,7 +296,7 @@ class Engine(ReloadMixin):
         for pinger in self.pingers.values():
             with contextlib.suppress(Exception):
                 await pinger.aclose()
-        for store in (self.host_store, self.session_store, self.subscription_store):
+        for store in (self.host_store, self.session_store, self.subscription_store, self.bot):
             if store is not None:
                 with contextlib.suppress(Exception):
                     store.close()

@@ -22,6 +22,8 @@ EVENT_TYPES = (
     "hotspot.logout",
     "ppp.connect",
     "ppp.disconnect",
+    "audit.command",  # the operator bot ran, queued or failed a command (monitor/bot)
+    "audit.refused",  # the bot refused someone: unknown identity or a role too low
     "subscriber.quota",
     "subscriber.expiring",
     "subscriber.expired",

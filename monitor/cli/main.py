@@ -48,6 +48,9 @@ EXAMPLES = {
     "report": ["pantau report -c monitor.yaml", "pantau report --since 30d --host olt-kampung -c monitor.yaml"],
     "maintenance": ["pantau maintenance add host:olt-kampung 2h --reason 'ganti OLT' -c monitor.yaml",
                     "pantau maintenance list -c monitor.yaml"],
+    "audit": ["pantau audit -c monitor.yaml", "pantau audit --since 2h --json -c monitor.yaml"],
+    "ctl": ["pantau ctl status -c monitor.yaml", "pantau ctl hotspot disable budi -y -c monitor.yaml",
+            "pantau ctl isolir pelanggan-017 @core -c monitor.yaml"],
 }
 
 
@@ -207,6 +210,20 @@ def cmd_import_netwatch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from .bot import audit_command
+
+    return audit_command(_load(args.config), args.since, args.json)
+
+
+def cmd_ctl(args: argparse.Namespace) -> int:
+    from .bot import ctl_command
+
+    config = _load(args.config)
+    _setup_logs(config, args.log_level or "warning")
+    return ctl_command(config, args.words, args.yes)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -273,6 +290,17 @@ def build_parser() -> argparse.ArgumentParser:
     n = with_config(command("import-netwatch", help="print hosts: YAML from a router's /tool/netwatch"))
     n.add_argument("--router", required=True, help="router name from the config")
     n.set_defaults(func=cmd_import_netwatch)
+
+    a = with_config(command("audit", help="list the bot's audit trail (every command, who, result)"))
+    a.add_argument("--since", help="a duration back from now (2h, 3d) or a date (2026-11-23)")
+    a.add_argument("--json", action="store_true", help="one JSON object per line")
+    a.set_defaults(func=cmd_audit)
+
+    c = with_config(command("ctl", help="run a bot command from the shell, as admin (e.g. ctl hotspot budi)"))
+    c.add_argument("words", nargs=argparse.REMAINDER, help="the command and its arguments")
+    c.add_argument("-y", "--yes", action="store_true", help="confirm account changes without asking")
+    c.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    c.set_defaults(func=cmd_ctl)
 
     command("hash-password", help="print a password hash for http.users (reads the password from "
                    "the terminal or stdin)").set_defaults(func=cmd_hash_password)

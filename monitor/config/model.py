@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..bot.config import BotConfig
 from ..delivery.notify import NotifierConfig
 from ..delivery.registry import Registry, load_registry
 from ..delivery.templates.renderer import MessageConfig, TemplateFile, TemplateRenderer
@@ -139,6 +140,7 @@ class Settings(_Model):
     timezone: TimeZone = "Asia/Jakarta"
     subscriptions: SubscriptionsConfig | None = None  # expiry and quota warnings for hotspot users
     http: HttpConfig | None = None  # pantau's HTTP server (health; later metrics, status page, webhooks)
+    bot: BotConfig | None = None  # the operator bot (docs/bot.md)
     history: HistoryConfig = HistoryConfig()  # event history retention (docs/history.md)
     reports: list[ReportConfig] = []  # scheduled uptime summaries (docs/history.md)
     maintenance: list[MaintenanceConfig] = []  # maintenance windows (docs/maintenance.md)

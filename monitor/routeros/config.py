@@ -88,6 +88,34 @@ class HealthConfig(BaseModel):
     voltage_max: float | None = None  # V, alert above
 
 
+class ManageConfig(BaseModel):
+    """A second, write-capable API user for the bot's account management (``policy=read,write,api``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1)
+    password: Secret
+
+
+class IsolirConfig(BaseModel):
+    """How the bot isolates ("isolir") a PPPoE customer; renew reverses exactly this.
+
+    ``disable``: the secret is disabled. ``profile``: the secret moves to ``profile`` (e.g. one
+    whose address pool leads to a payment page) and/or its address goes into ``address_list``.
+    Every mode drops the customer's ``/ppp/active`` session so it takes effect at once.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["disable", "profile"] = "disable"
+    profile: str | None = None
+    address_list: str | None = None
+
+    @model_validator(mode="after")
+    def _profile_mode_needs_target(self) -> IsolirConfig:
+        if self.mode == "profile" and not (self.profile or self.address_list):
+            raise ValueError("mode 'profile' needs profile and/or address_list")
+        return self
+
+
 class RouterConfig(BaseModel):
     """One router: how to reach its API and what to watch."""
 
@@ -117,6 +145,8 @@ class RouterConfig(BaseModel):
     interface_hold: Duration = Field(default=5.0, ge=0)  # a link change must last this long to count
     health: HealthConfig | None = None
     netwatch: Literal["off", "follow"] = "off"  # follow: the router's /tool/netwatch status → host.*
+    manage: ManageConfig | None = None  # without it the bot's management commands answer "not enabled"
+    isolir: IsolirConfig = Field(default_factory=IsolirConfig)
 
     @field_validator("tls", mode="before")
     @classmethod

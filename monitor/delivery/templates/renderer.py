@@ -357,8 +357,12 @@ def sample_events() -> list[Event]:
         "router.interface_down": {"interface": "sfp1-uplink", "down_for_s": None},
         "router.interface_up": {"interface": "sfp1-uplink", "down_for_s": 95.0},
         "router.health": {"metric": "temperature", "value": 78.0, "limit": 70.0, "state": "bad", "bad_for_s": None},
+        "audit.command": {"identity": "tg:123456789", "channel": "telegram", "role": "admin", "router": "core",
+                          "command": "ppp.isolir", "args": ["pelanggan-017"], "result": "ok", "detail": None},
+        "audit.refused": {"identity": "tg:987654321", "channel": "telegram", "role": None, "router": None,
+                          "command": "status", "args": [], "result": "refused", "detail": "unknown identity"},
     }
     sources = {"host": host, "report": Source(kind="pantau", name="report"),
-               "pantau": Source(kind="pantau", name="router:core")}
+               "pantau": Source(kind="pantau", name="router:core"), "audit": Source(kind="bot", name="telegram")}
     return [Event(type=t, source=sources.get(t.split(".")[0], router), data=data[t], at=_SAMPLE_AT)
             for t in EVENT_TYPES]

@@ -25,6 +25,7 @@ class LoginOutcome:
     reply: list[str]  # the reply words (without .tag)
     logged_in: bool = False
     close: bool = False
+    user: str | None = None  # who logged in
 
 
 @dataclass
@@ -36,24 +37,33 @@ class LoginAuthority:
     legacy: bool  # pre-6.43: password logins only get a challenge
     attempts: list[str] = field(default_factory=list)  # "password" | "challenge" | "response" | "failed"
     fixed_challenge: str | None = None  # replay a documented exchange byte for byte
+    others: dict[str, tuple[str, bool]] = field(default_factory=dict)  # more API users: name → (password, may write)
+
+    def _password(self, name: str | None) -> str | None:
+        if name == self.username:
+            return self.password
+        other = self.others.get(name or "")
+        return other[0] if other is not None else None
 
     def login(self, attrs: dict[str, str], challenge: str | None) -> tuple[LoginOutcome, str | None]:
         """Answer one ``/login``; returns the outcome and the connection's (new) pending challenge."""
         if "response" in attrs:
-            ok = (challenge is not None and attrs.get("name") == self.username
-                  and attrs["response"].lower() == challenge_response(self.password, challenge))
+            password = self._password(attrs.get("name"))
+            ok = (challenge is not None and password is not None
+                  and attrs["response"].lower() == challenge_response(password, challenge))
             self.attempts.append("response" if ok else "failed")
             if ok:
-                return LoginOutcome(["!done"], logged_in=True), None
+                return LoginOutcome(["!done"], logged_in=True, user=attrs.get("name")), None
             return LoginOutcome(["!trap", "=message=cannot log in"], close=True), None
         if self.legacy or "name" not in attrs:
             fresh = self.fixed_challenge or secrets.token_hex(16)
             self.attempts.append("challenge")
             return LoginOutcome(["!done", f"=ret={fresh}"]), fresh
-        ok = attrs.get("name") == self.username and attrs.get("password") == self.password
+        password = self._password(attrs.get("name"))
+        ok = password is not None and attrs.get("password") == password
         self.attempts.append("password" if ok else "failed")
         if ok:
-            return LoginOutcome(["!done"], logged_in=True), None
+            return LoginOutcome(["!done"], logged_in=True, user=attrs.get("name")), None
         return LoginOutcome(["!trap", "=message=invalid user name or password (6)"], close=True), None
 
     @property

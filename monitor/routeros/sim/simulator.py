@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 
 import structlog
 
+import monitor.routeros.sim.extra as extra
+
 from ..wire import UTF8, Codec, WireError, encode_sentence, read_sentence, split_attribute
 from .login import LoginAuthority
 from .menus import Menu, apply_proplist, format_routeros_duration
@@ -41,7 +43,7 @@ from .scripting import SimulatorScripting
 log = structlog.get_logger("pantau.routeros.simulator")
 
 MENUS = ("/ip/hotspot/active", "/ip/hotspot/user", "/ppp/active", "/ppp/secret", "/system/identity",
-         "/system/resource", "/tool/netwatch", "/interface", "/system/health")
+         "/system/resource", "/tool/netwatch", "/interface", "/system/health", *extra.EXTRA_MENUS)
 SESSION_MENUS = ("/ip/hotspot/active", "/ppp/active")
 FAULTS = ("drop", "hang", "delay", "trap", "fatal", "refuse")
 
@@ -64,6 +66,7 @@ class _Conn:
     writer: asyncio.StreamWriter
     logged_in: bool = False
     challenge: str | None = None  # pre-6.43 login: the challenge this connection was given
+    may_write: bool = True
     listens: dict[str, tuple[str, list[str] | None]] = field(default_factory=dict)  # tag → (menu, proplist)
     codec: Codec = UTF8
     commands: dict[str, asyncio.Task] = field(default_factory=dict)  # tag → running streamed command (/ping)
@@ -79,7 +82,7 @@ class _Conn:
             self.writer.write(b"".join(encode_sentence(s, self.codec) for s in sentences))
 
 
-class RouterSimulator(SimulatorScripting):
+class RouterSimulator(SimulatorScripting, extra.ScriptingExtras):
     """A scripted RouterOS router. See the module docstring for the scripting API."""
 
     def __init__(self, *, username: str = "pantau", password: str = "pantau", identity: str = "MikroTik",
@@ -90,6 +93,7 @@ class RouterSimulator(SimulatorScripting):
         self.port = port
         self.ssl_context = ssl_context
         self.version = version
+        self.users: dict[str, tuple[str, bool]] = {}  # more API users: name → (password, may write)
         # RouterOS 7.18+ sends !empty for an empty print; older versions only !done
         self.empty_reply = version_tuple(version) >= (7, 18) if empty_reply is None else empty_reply
         self.encoding = encoding
@@ -106,7 +110,13 @@ class RouterSimulator(SimulatorScripting):
         self.pings = PingTargets()  # which addresses answer this router's /ping
         self.resource: dict[str, str] = {}  # overrides of /system/resource (cpu-load, free-memory...)
         self.health: dict[str, str] = {}  # /system/health sensors, e.g. {"temperature": "41", "voltage": "24.1"}
-        self.menus = {path: Menu(path, self._changed, singleton=path.startswith("/system/")) for path in MENUS}
+        self.users: dict[str, tuple[str, bool]] = {}  # more API users: name → (password, may write)
+        self.logins.others = self.users
+        self.menus = {path: Menu(path, self._changed, singleton=path.startswith("/system/") or path in extra.SINGLETONS)
+                      for path in MENUS}
+        self.menus["/ip/dns"].add({"servers": "", "dynamic-servers": "", "allow-remote-requests": "false",
+                                   "cache-size": "2048KiB", "cache-used": "0KiB"})
+        self.traffic: dict[str, tuple[int, int]] = {}  # interface → (rx, tx) bits/s for monitor-traffic
         self.menus["/system/identity"].add({"name": identity})
         self.menus["/system/resource"].add({})
 
@@ -273,6 +283,9 @@ class RouterSimulator(SimulatorScripting):
         if cmd == "/login":
             outcome, conn.challenge = self.logins.login(attrs, conn.challenge)
             conn.logged_in = conn.logged_in or outcome.logged_in
+            if outcome.logged_in:  # the read-only users of extra.add_user(write=False) may not write
+                other = self.users.get(outcome.user or "")
+                conn.may_write = other[1] if other is not None and outcome.user != self.username else True
             if outcome.close:
                 log.info("simulator_login_failed", user=attrs.get("name"))
                 conn.send([*outcome.reply, *t], ["!done", *t])
@@ -302,21 +315,33 @@ class RouterSimulator(SimulatorScripting):
                 conn.send(["!done", *tag_words(target)])
             return True
         if cmd == "/ping":
-            self._ping(conn, attrs, tag, t, trap)
+            if self.fault == "trap" and self.fault_menu in (None, "/ping"):  # e.g. a user without the test policy
+                trap("not enough permissions (9)")
+            else:
+                self._ping(conn, attrs, tag, t, trap)
+            return True
+        if cmd in extra.SPECIAL_COMMANDS:  # one-shot commands outside the menus (extra.py)
+            extra.special_command(self, conn, cmd, attrs, tag, t, trap)
             return True
         path, _, verb = cmd.rpartition("/")
         menu = self.menus.get(path)
+        extra.normalize_booleans(attrs)
         if menu is None:
             trap("no such command prefix")
             return True
         if verb in ("print", "getall", "listen") and self.fault == "trap" and self.fault_menu in (None, path):
             trap("not enough permissions (9)", category=None)
             return True
+        if verb in ("add", "set", "remove") and not conn.may_write:
+            trap("not enough permissions (9)")
+            return True
         proplist = [p for p in attrs.get(".proplist", "").split(",") if p] or None
         if verb in ("print", "getall"):
             self._print(conn, menu, proplist, queries, attrs, t)
         elif verb == "listen":
             conn.listens[UNTAGGED if tag is None else tag] = (path, proplist)
+        elif verb == "add" and not menu.singleton and (refused := extra.add_refused(menu, attrs)):
+            trap(refused)
         elif verb == "add" and not menu.singleton:
             conn.send(["!done", f"=ret={menu.add(attrs)}", *t])
         elif verb in ("set", "remove"):
