@@ -7,7 +7,18 @@ import pytest
 from monitor.bot.access import RateLimiter, telegram_identity, whatsapp_identity
 from monitor.bot.parse import parse
 from monitor.bot.render import paginate
-from tests.bot_helpers import ADMIN, STRANGER, VIEWER, Clock, bot_config, make_core, make_sim, router, who
+from tests.bot_helpers import (
+    ADMIN,
+    OPERATOR,
+    STRANGER,
+    VIEWER,
+    Clock,
+    bot_config,
+    make_core,
+    make_sim,
+    router,
+    who,
+)
 
 
 def test_parse_is_case_insensitive_with_aliases_router_and_botname():
@@ -112,3 +123,30 @@ async def test_usage_errors(tmp_path, text):
     async with make_sim() as sim:
         core = make_core(tmp_path, [router(sim.port)], clock=Clock())
         assert "Cara pakai" in (await core.handle(who(VIEWER), "telegram", text))[0].text
+
+
+async def test_maintenance_windows_from_the_chat(tmp_path):
+    """An operator opens, lists and ends a window; a viewer may not; the window is the one
+    `pantau maintenance` and the running engine read (state DB)."""
+    from monitor.suppression.store import MaintenanceStore
+
+    async with make_sim() as sim:
+        clock = Clock()
+        core = make_core(tmp_path, [router(sim.port)], clock=clock)
+        denied = (await core.handle(who(VIEWER), "telegram", "/maintenance add host:olt-1 2h"))[0].text
+        assert "#" not in denied
+        text = (await core.handle(who(OPERATOR), "telegram", "/maintenance add host:olt-1 2h ganti OLT"))[0].text
+        assert "Pemeliharaan dimulai" in text and "host:olt-1" in text and "ganti OLT" in text
+        store = MaintenanceStore(tmp_path / "state.db")
+        [window] = store.list(since=clock.now)
+        assert window.targets == ("host:olt-1",) and window.end - window.start == 7200
+        assert window.created_by == "bot:tg:1002"
+        store.close()
+        listed = (await core.handle(who(OPERATOR), "telegram", "/maintenance"))[0].text
+        assert f"#{window.id} host:olt-1" in listed
+        ended = (await core.handle(who(OPERATOR), "telegram", f"/maintenance end {window.id}"))[0].text
+        assert "Pemeliharaan selesai" in ended
+        assert "Cara pakai" in (await core.handle(who(OPERATOR), "telegram", "/maintenance add 2h"))[0].text
+        assert "Cara pakai" in (await core.handle(who(OPERATOR), "telegram", "/maintenance end 999"))[0].text
+        rows = core.store.audit_rows()
+        assert ("tg:1002", "maintenance", "ok") in [(r.identity, r.command, r.result) for r in rows]

@@ -30,6 +30,7 @@ class Ctx:
     routers: list[RouterConfig] = field(default_factory=list)
     store: Any = None  # monitor.bot.store.BotStore
     probe: Any = None  # pantau's own ICMP probe (monitor.hosts.probe.Probe) when it runs one
+    identity: str = ""  # who asked (``tg:…``, ``wa:…``, ``ctl``), e.g. recorded as a window's author
     _clients: list[RouterClient] = field(default_factory=list)
 
     async def read(self) -> RouterClient:

@@ -178,7 +178,7 @@ class BotCore:
     async def _execute(self, who: Identity, channel: str, cmd: Command, router: RouterConfig | None,
                        args: list[str], markup: Literal["html", "text"], now: float) -> Reply:
         ctx = Ctx(router=router, args=args, now=now, state_path=self.state_path,
-                  routers=list(self.routers.values()), store=self.store, probe=self.probe)
+                  routers=list(self.routers.values()), store=self.store, probe=self.probe, identity=who.key)
         rname = router.name if router else None
         started = time.monotonic()
         try:
