@@ -51,7 +51,7 @@ def test_unused_notifier_and_unrouted_event_types(tmp_path, capsys):
     unrouted = sorted(w for w in warnings if w.startswith("routes: no route matches"))
     # ppp.* is not watched, so not expected; host.* and hotspot.login are routed
     assert unrouted == [f"routes: no route matches {t} events (they are dropped)"
-                        for t in ("hotspot.logout", "router.down", "router.up")]
+                        for t in ("hotspot.logout", "router.down", "router.rebooted", "router.up")]
 
 
 @pytest.mark.parametrize(("address", "why"), [

@@ -73,13 +73,19 @@ def _own_notifiers(config: Config) -> list[Any]:
 def _expected_event_types(config: Config) -> list[str]:
     """The event types this config's sources can produce."""
     s = config.settings
-    prefixes = set()
+    wanted: set[str] = set()
     if s.hosts:
-        prefixes.add("host.")
+        wanted.update(("host.down", "host.up"))
     for r in s.routers:
-        prefixes.add("router.")
-        prefixes.update({"hotspot": "hotspot.", "ppp": "ppp."}[w] for w in r.watch)
-    return [t for t in EVENT_TYPES if any(t.startswith(p) for p in prefixes)]
+        wanted.update(("router.down", "router.up", "router.rebooted"))
+        wanted.update(t for w in r.watch for t in EVENT_TYPES if t.startswith(f"{w}."))
+        if r.interfaces:
+            wanted.update(("router.interface_down", "router.interface_up"))
+        if r.health is not None:
+            wanted.add("router.health")
+        if r.netwatch == "follow":
+            wanted.update(("host.down", "host.up"))
+    return [t for t in EVENT_TYPES if t in wanted]
 
 
 def _address_warnings(path: str, address: str) -> list[str]:
