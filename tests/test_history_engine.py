@@ -10,29 +10,13 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fake_peers import generic_peer, telegram_peer
+from steerable_probe import SteerableProbe
 
 from monitor.config.model import parse_config
 from monitor.engine import Engine
 from monitor.events import Event, Source
-from monitor.hosts.probe import CheckResult
 
 FAST = {"interval": "100ms", "count": 1, "timeout": "50ms", "down_after": 3, "up_after": 2}
-
-
-class SteerableProbe:
-    """Answers every check at once: addresses in ``down`` lose every echo."""
-
-    def __init__(self) -> None:
-        self.down: set[str] = set()
-
-    async def check(self, address: str, *, count: int, timeout: float, interval: float) -> CheckResult:
-        await asyncio.sleep(0)
-        if address in self.down:
-            return CheckResult(address, count, 0, (), "timeout")
-        return CheckResult(address, count, count, (1.0,) * count)
-
-    async def aclose(self) -> None:
-        pass
 
 
 def config(tmp_path, url, hosts, **extra):

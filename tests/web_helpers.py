@@ -11,30 +11,21 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+from steerable_probe import SteerableProbe
 
 from monitor.config.model import parse_config
 from monitor.engine import Engine
-from monitor.hosts.probe import CheckResult
 from monitor.web.passwords import hash_password
 
 PASSWORD = "kata-sandi-rahasia"
 _HASH = hash_password(PASSWORD)
 
 
-class ScriptedProbe:
+class ScriptedProbe(SteerableProbe):
     """Answers every address at once: lost when the address is in ``down``, else 1.5 ms."""
 
     def __init__(self) -> None:
-        self.down: set[str] = set()
-
-    async def check(self, address: str, *, count: int, timeout: float, interval: float) -> CheckResult:
-        await asyncio.sleep(0)
-        if address in self.down:
-            return CheckResult(address, count, 0, (), "timeout")
-        return CheckResult(address, count, count, (1.5,) * count)
-
-    async def aclose(self) -> None:
-        pass
+        super().__init__(rtt_ms=1.5)
 
 
 def web_config(tmp_path: Any, *, hosts: int = 0, users: bool = True, **extra: Any) -> Any:
