@@ -21,7 +21,7 @@ from pantau_proc import Pantau, WriteLock, wait_until, write_config
 from monitor.routeros.sim.simulator import RouterSimulator
 
 PASSWORD = "faults-pw-3"
-LOCK_S = 12.0  # longer than SQLite's busy timeouts (the old code waited 10 s, then gave up for good)
+LOCK_S = 30.0  # the 30 s: far past SQLite's busy timeouts (the old code waited 10 s, then gave up)
 FULL_S = 4.0
 HOTSPOT = "/ip/hotspot/active"
 
