@@ -292,7 +292,9 @@ class Outbox(OutboxQueries):
 
     async def _run_lane(self, lane: _Lane) -> None:
         cfg = self._configs[lane.notifier]
-        batch_limit = max(self._digest_max, cfg.digest.after + 1)
+        # rows read per lane step: a digest needs the ready run behind the head, else the head alone
+        can_digest = cfg.digest.enabled and getattr(self._notifiers[lane.notifier], "send_digest", None) is not None
+        batch_limit = max(self._digest_max, cfg.digest.after + 1) if can_digest else 1
         crashed = True  # until the loop ends normally or is cancelled: a bug, restarted by the supervisor
         try:
             while not self._closing and self._configs.get(lane.notifier) is cfg:  # else reloaded
