@@ -1,0 +1,55 @@
+"""Wires the registration page into pantau: its own listener, the WhatsApp notifier that sends the
+codes, the state DB, and the ``registration.verified`` event for a verified request (route it to
+the admins like any other event)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from ..delivery.phone import mask_recipient
+from ..errors import ConfigError
+from ..events import Event, Source
+from ..web.config import HttpConfig
+from ..web.server import WebServer
+from .config import RegistrationConfig
+from .page import RegistrationPage
+from .store import RegistrationStore, Request
+
+log = structlog.get_logger("pantau.registration")
+
+
+class RegistrationService:
+    def __init__(self, engine: Any, config: RegistrationConfig):
+        self.engine, self.config = engine, config
+        notifier = engine.notifiers.get(config.notifier)
+        provider = getattr(notifier, "provider", None)
+        if provider is None or getattr(getattr(notifier, "config", None), "type", None) != "whatsapp":
+            raise ConfigError([f"registration.notifier: {config.notifier!r} must be the name of a whatsapp "
+                               "notifier (it sends the one-time codes)"])
+        self.provider = provider
+        self.store = RegistrationStore(engine.config.settings.state.path)
+        self.page = RegistrationPage(config, self.store, send_code=provider.send, on_verified=self.verified,
+                                     country_code=notifier.config.country_code)
+        self.web = WebServer(HttpConfig(listen=config.listen))
+        self.web.add_routes(self.page.routes())
+
+    async def start(self) -> None:
+        try:
+            await self.web.start()
+        except ConfigError as exc:
+            raise ConfigError([p.replace("http.listen", "registration.listen") for p in exc.problems]) from None
+
+    async def verified(self, request: Request) -> None:
+        package = self.page.packages[request.package]
+        log.info("registration.verified", request=request.id, phone=mask_recipient(request.phone),
+                 package=request.package)
+        await self.engine.emit(Event("registration.verified", Source(kind="pantau", name="registration"),
+                                     {"request": request.id, "name": request.name, "phone": request.phone,
+                                      "package": package.name, "profile": package.profile,
+                                      "message": request.message or None}))
+
+    async def aclose(self) -> None:
+        await self.web.aclose()
+        self.store.close()
