@@ -14,6 +14,11 @@ class PackageConfig(BaseModel):
     name: str = Field(min_length=1, max_length=40, pattern=r"^[\w.-]+$")  # shown on the form, e.g. 2M-harian
     profile: str = Field(min_length=1, max_length=64)  # the hotspot user profile on the router
     label: str | None = Field(None, max_length=80)  # what the form says, e.g. "2 Mbps, 1 hari, Rp5.000"
+    # when any of these is set, approving a request creates or updates the profile on the router
+    rate_limit: str | None = Field(None, pattern=r"^\d+[kKmMgG]?(/\d+[kKmMgG]?)?$")  # rx/tx, e.g. 2M/2M
+    shared_users: int | None = Field(None, ge=1, le=1000)  # devices at once
+    session_timeout: PositiveDuration | None = None
+    validity: PositiveDuration | None = None  # written as the expiry date in the user's comment (Mikhmon)
 
 
 class RegistrationConfig(BaseModel):
@@ -30,6 +35,10 @@ class RegistrationConfig(BaseModel):
     per_number: int = Field(3, ge=1, le=1000)  # requests (codes sent) per WhatsApp number per window
     window: PositiveDuration = 3600.0
     max_pending: int = Field(50, ge=1, le=10_000)  # unverified + waiting requests at once
+    # approvals: verified requests go to the bot's Telegram admins with Setujui / Tolak, and an
+    # approved one becomes a hotspot user on this router (through its manage: user). Unset: the
+    # request is only the registration.verified event.
+    router: str | None = None
 
     @field_validator("listen")
     @classmethod

@@ -52,9 +52,12 @@ class RegistrationPage:
         self.per_ip = WindowLimit(config.per_ip, config.window)
         self.per_number = WindowLimit(config.per_number, config.window)
         self.packages = {p.name: p for p in config.packages}
+        # request id → {"status": approved|rejected, "text": …} once an admin decided (approvals on)
+        self.status_of: Callable[[str], dict[str, str] | None] | None = None
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/", self.form), web.post("/", self.submit), web.post("/verify/{id}", self.verify),
+                web.get("/request/{id}", self.request_status),
                 web.get("/style.css", self.style)]
 
     # -- handlers ----------------------------------------------------------------------------------
@@ -127,7 +130,26 @@ class RegistrationPage:
         assert saved is not None
         await self.on_verified(saved)
         body = f'<p class="ok">{escape(text("done", lang, name=saved.name))}</p>'
+        if self.status_of is not None:  # approvals on: the page follows the decision while it is open
+            body += f'<p><a href="/request/{escape(request_id)}?lang={lang}">{escape(text("follow", lang))}</a></p>'
         return self._page(request, lang, body)
+
+    async def request_status(self, request: web.Request) -> web.Response:
+        """What became of a verified request: the credentials once approved (the request id, 128
+        random bits, is the only key), a refusal, or "waiting" with a refresh every 15 s (no JS)."""
+        lang = self._language(request)
+        request_id = request.match_info["id"]
+        saved = self.store.get(request_id)
+        if saved is None or self.status_of is None:
+            raise web.HTTPNotFound()
+        shown = self.status_of(request_id)
+        if shown is None:
+            body = f'<p>{escape(text("waiting", lang))}</p>'
+            return self._page(request, lang, body, refresh=15)
+        if shown["status"] == "approved":
+            lines = "<br>".join(escape(line) for line in shown["text"].splitlines())
+            return self._page(request, lang, f'<p class="ok">{lines}</p>')
+        return self._page(request, lang, f'<p class="err">{escape(text("rejected", lang))}</p>')
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -148,9 +170,10 @@ class RegistrationPage:
         return form
 
     def _page(self, request: web.Request, lang: str, body: str, *, status: int = 200,
-              csrf: str | None = None) -> web.Response:
+              csrf: str | None = None, refresh: int | None = None) -> web.Response:
         other = "en" if lang == "id" else "id"
-        html = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        meta = f'<meta http-equiv="refresh" content="{refresh}">' if refresh else ""
+        html = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">{meta}'
                 f'<meta name="viewport" content="width=device-width,initial-scale=1">'
                 f'<title>{escape(text("title", lang))}</title><link rel="stylesheet" href="/style.css"></head>'
                 f'<body><p><a href="/?lang={other}">{escape(text("other_lang", lang))}</a></p>'

@@ -32,10 +32,16 @@ class RegistrationService:
         self.store = RegistrationStore(engine.config.settings.state.path)
         self.page = RegistrationPage(config, self.store, send_code=provider.send, on_verified=self.verified,
                                      country_code=notifier.config.country_code)
+        self.approvals: Any = None
         self.web = WebServer(HttpConfig(listen=config.listen))
         self.web.add_routes(self.page.routes())
 
     async def start(self) -> None:
+        if self.config.router is not None:  # after the bot started: the buttons go through its Telegram
+            from .approval import Approvals
+
+            self.approvals = Approvals(self.engine, self.config, self.store, self.provider, self.page.packages)
+            self.page.status_of = self.approvals.shown.get
         try:
             await self.web.start()
         except ConfigError as exc:
@@ -49,6 +55,8 @@ class RegistrationService:
                                      {"request": request.id, "name": request.name, "phone": request.phone,
                                       "package": package.name, "profile": package.profile,
                                       "message": request.message or None}))
+        if self.approvals is not None:
+            await self.approvals.ask(request)
 
     async def aclose(self) -> None:
         await self.web.aclose()

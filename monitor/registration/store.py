@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS registration_requests (
     id TEXT PRIMARY KEY, created REAL NOT NULL, name TEXT NOT NULL, phone TEXT NOT NULL,
     package TEXT NOT NULL, message TEXT NOT NULL, ip TEXT NOT NULL, status TEXT NOT NULL,
     code_hash TEXT NOT NULL, code_expires REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    verified REAL);
+    verified REAL, decided_by TEXT, username TEXT, detail TEXT);
 CREATE INDEX IF NOT EXISTS registration_requests_status ON registration_requests (status);
 """
 
@@ -32,7 +32,7 @@ class Request:
     package: str
     message: str
     ip: str
-    status: str  # unverified | verified
+    status: str  # unverified | verified | approving | approved | rejected | failed
     code_expires: float
     attempts: int
 
@@ -82,6 +82,18 @@ class RegistrationStore:
             self._db.execute("DELETE FROM registration_requests WHERE id=?", (request_id,))
             return "expired"
         return "wrong"
+
+    def claim(self, request_id: str, status: str, *, by: str) -> bool:
+        """Move a verified request to ``status`` exactly once (two admins, a double press, a replayed
+        callback: only one caller gets True)."""
+        cursor = self._db.execute("UPDATE registration_requests SET status=?, decided_by=? WHERE id=? AND "
+                                  "status='verified'", (status, by, request_id))
+        return cursor.rowcount == 1
+
+    def finish(self, request_id: str, status: str, *, username: str | None = None,
+               detail: str | None = None) -> None:
+        self._db.execute("UPDATE registration_requests SET status=?, username=?, detail=? WHERE id=?",
+                         (status, username, detail, request_id))
 
     def pending(self, now: float) -> int:
         (count,) = self._db.execute("SELECT COUNT(*) FROM registration_requests WHERE status='verified' "

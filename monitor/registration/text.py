@@ -36,6 +36,11 @@ _TEXT: dict[str, tuple[str, str]] = {  # key: (id, en)
                     "The code could not be sent to WhatsApp right now. Try again later."),
     "csrf": ("Formulir kedaluwarsa. Muat ulang halaman dan coba lagi.",
              "The form expired. Reload the page and try again."),
+    "follow": ("Lihat jawaban admin di sini (biarkan halaman terbuka).",
+               "See the admin's answer here (keep the page open)."),
+    "waiting": ("Menunggu keputusan admin... Halaman ini diperbarui sendiri.",
+                "Waiting for the admin... This page refreshes itself."),
+    "rejected": ("Maaf, permintaan Anda ditolak oleh admin.", "Sorry, the admin turned down your request."),
     "other_lang": ("English", "Bahasa Indonesia"),
     "wa_code": ("Kode verifikasi pendaftaran hotspot Anda: {code}\nBerlaku {minutes} menit. Jangan berikan "
                 "kode ini kepada siapa pun.",
