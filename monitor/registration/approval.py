@@ -168,11 +168,10 @@ class Approvals:
         expiry = (datetime.fromtimestamp(now, self.tz) + timedelta(seconds=package.validity)).replace(microsecond=0) \
             if package.validity else None
         manage = self.router.manage
-        assert manage is not None and self.router.port is not None
+        assert manage is not None
         try:
-            client = await RouterClient.connect(self.router.address, self.router.port, manage.username,
-                                                manage.password.get_secret_value(),
-                                                ssl_context=self.router.ssl_context(), timeout=self.router.timeout)
+            client = await RouterClient.for_router(self.router, username=manage.username,
+                                                   password=manage.password.get_secret_value())
             try:
                 user, password = await create_account(client, package, request, expiry=expiry)
             finally:
