@@ -39,6 +39,11 @@ class RegistrationConfig(BaseModel):
     # approved one becomes a hotspot user on this router (through its manage: user). Unset: the
     # request is only the registration.verified event.
     router: str | None = None
+    # the page's address as hotspot clients open it, sent to numbers with no account
+    link: str | None = Field(None, pattern=r"^https?://\S+$")
+    # WhatsApp self-service through the bot's WhatsApp inbound (bot.whatsapp): numbers not on the
+    # bot's lists may ask cek / status / kuota / bantuan; numbers with no account get `link`
+    self_service: bool = False
 
     @field_validator("listen")
     @classmethod

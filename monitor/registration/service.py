@@ -42,10 +42,24 @@ class RegistrationService:
 
             self.approvals = Approvals(self.engine, self.config, self.store, self.provider, self.page.packages)
             self.page.status_of = self.approvals.shown.get
+        if self.config.self_service:
+            self._start_self_service()
         try:
             await self.web.start()
         except ConfigError as exc:
             raise ConfigError([p.replace("http.listen", "registration.listen") for p in exc.problems]) from None
+
+    def _start_self_service(self) -> None:
+        from .selfservice import SelfService
+
+        bot = getattr(self.engine, "bot", None)
+        if bot is None or getattr(bot, "whatsapp", None) is None:
+            raise ConfigError(["registration.self_service: needs the bot's WhatsApp inbound (bot.whatsapp)"])
+        settings = self.engine.config.settings
+        routers = [r for r in settings.routers if "hotspot" in r.watch]
+        self.self_service = SelfService(routers, timezone=settings.timezone, language=self.config.language,
+                                        link=self.config.link)
+        bot.whatsapp.fallback = self.self_service.answer
 
     async def verified(self, request: Request) -> None:
         package = self.page.packages[request.package]
