@@ -139,6 +139,16 @@ async def test_reject_tells_the_requester(tmp_path):
             async with http.get(status_url) as r:
                 assert "ditolak" in await r.text()
             assert sim.menus["/ip/hotspot/user"].rows([]) == []
+            edited = await api.wait_for(lambda: [p for p in api.sent("editMessageText") if "Ditolak" in p["text"]])
+            assert "Balas pesan ini" in edited[0]["text"]
+            for user in (OPERATOR, ADMIN):  # the admin's reply to the prompt is the reason; not an operator's
+                await api._push({"message": {"message_id": 900 + user, "date": 1800000000,
+                                             "from": {"id": user, "is_bot": False, "first_name": "op"},
+                                             "chat": {"id": ADMIN}, "text": f"Kuota desa penuh {user}",
+                                             "reply_to_message": {"message_id": prompt["_message_id"]}}})
+            await gw.wait_received(3, timeout=10)
+            assert "Alasan: Kuota desa penuh 111" in gw.received[2].fields["text"]
+            assert all("222" not in r.fields["text"] for r in gw.received)
         finally:
             await engine.stop(grace=0.2)
 

@@ -47,6 +47,9 @@ class TelegramBot:
         # other wings' buttons: callback data "PREFIX:ID:CHOICE" → handler(who, id, choice, message)
         # returning the short answer shown to the presser (e.g. the registration wing's "rg")
         self.callbacks: dict[str, Any] = {}
+        # replies to a message the bot sent: handler(who, message) → True when it took the reply
+        # (e.g. a rejection reason for a registration request)
+        self.reply_handlers: list[Any] = []
 
     async def call(self, method: str, payload: dict[str, Any], *, timeout: float = 15.0) -> Any:
         """One Bot API call; the token (in the URL) never reaches an error or a log line."""
@@ -118,6 +121,10 @@ class TelegramBot:
         if not isinstance(text, str) or sender is None or chat is None:
             return
         who = telegram_identity(self.bot_config, int(sender), int(chat))
+        if "reply_to_message" in message:
+            for handler in self.reply_handlers:
+                if await handler(who, message):
+                    return
         for reply in await self.core.handle(who, CHANNEL, text, markup="html"):
             await self.send(chat, reply)
 

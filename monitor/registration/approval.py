@@ -125,6 +125,8 @@ class Approvals:
         self.language = config.language
         self.shown: dict[str, dict[str, str]] = {}  # request id → what its page shows (in memory only)
         self.telegram.callbacks["rg"] = self.decide
+        self.telegram.reply_handlers.append(self.reason)
+        self._rejected: dict[tuple[Any, int], str] = {}  # (chat, prompt message id) → request id (memory)
         cfg = bot.config
         self.admin_chats = [uid for uid, role in cfg.telegram_users.items() if role == "admin"] + \
                            [gid for gid, role in cfg.telegram_groups.items() if role == "admin"]
@@ -161,7 +163,13 @@ class Approvals:
             await self._tell(request, words("rejected", self.language))
             self._show(request_id, {"status": "rejected"})
             await self._audit(who, command, [request_id, request.package], "ok", None, now)
-            text = f"Ditolak oleh {who.key}: {escape(request.name)}"
+            hint = "Balas pesan ini untuk mengirim alasan ke pemohon." if self.language == "id" else \
+                "Reply to this message to send the requester a reason."
+            text = f"Ditolak oleh {who.key}: {escape(request.name)}\n{hint}"
+            if edit is not None:
+                self._rejected[(chat, int(edit))] = request_id
+                while len(self._rejected) > 500:
+                    del self._rejected[next(iter(self._rejected))]
             await self._edit(chat, text, edit)
             return "Ditolak." if self.language == "id" else "Rejected."
         package = self.packages[request.package]
@@ -192,6 +200,26 @@ class Approvals:
         await self._edit(chat, f"Disetujui oleh {who.key}: {escape(request.name)} → user <code>{escape(user)}"
                                f"</code> ({escape(package.profile)})" + ("" if sent else " — WhatsApp gagal"), edit)
         return "Disetujui." if self.language == "id" else "Approved."
+
+    async def reason(self, who: Any, message: dict[str, Any]) -> bool:
+        """An admin's reply to a rejected request's prompt: its text goes to the requester (once)."""
+        chat = (message.get("chat") or {}).get("id")
+        replied = (message.get("reply_to_message") or {}).get("message_id")
+        request_id = self._rejected.get((chat, replied)) if isinstance(replied, int) else None
+        text = str(message.get("text") or "").strip()
+        if request_id is None or not text or not who.may("admin"):
+            return False
+        del self._rejected[(chat, replied)]
+        request = self.store.get(request_id)
+        if request is None:
+            return False
+        label = "Alasan" if self.language == "id" else "Reason"
+        sent = await self._tell(request, f"{words('rejected', self.language)}\n{label}: {text[:500]}")
+        await self._audit(who, "registration.reason", [request_id], "ok" if sent else "failed", None, time.time())
+        done = ("Alasan dikirim." if sent else "Alasan gagal dikirim.") if self.language == "id" else \
+            ("Reason sent." if sent else "The reason could not be sent.")
+        await self._edit(chat, done, None)
+        return True
 
     def _show(self, request_id: str, shown: dict[str, str]) -> None:
         self.shown[request_id] = shown
