@@ -88,3 +88,36 @@ def test_bad_link_names_the_path():
                                                             "packages": [{"name": "a", "profile": "a"}],
                                                             "link": "javascript:alert(1)"}})
     assert any(p.startswith("registration.link") for p in err.value.problems), err.value.problems
+
+
+async def test_relay_to_the_admins_and_their_reply_back(tmp_path):
+    from tests.fake_telegram_bot import FakeBotApi
+
+    port = free_port()
+    async with make_sim() as sim, fonnte_peer() as gw, FakeBotApi() as api, aiohttp.ClientSession() as http:
+        data = with_self_service(tmp_path, sim.port, port, gw.url)
+        data["bot"]["telegram_users"] = {111: "admin", 222: "viewer"}
+        data["bot"]["telegram"] = {"token": api.token, "api_url": api.url, "poll_timeout": 1}
+        engine = Engine(parse_config(data))
+        await engine.start()
+        try:
+            form = {"device": "6280000000", "sender": STRANGER, "message": "Selamat sore, mau pasang wifi"}
+            async with http.post(f"http://127.0.0.1:{port}/bot/whatsapp", params={"key": KEY}, data=form) as r:
+                assert r.status == 200
+            await gw.wait_received(1, timeout=10)
+            answer = gw.received[0].fields["message"]
+            assert "diteruskan ke admin" in answer and "Daftar di:" in answer
+            relayed = (await api.wait_for(lambda: [p for p in api.sent() if "mau pasang wifi" in p["text"]]))
+            assert [p["chat_id"] for p in relayed] == [111] and STRANGER in relayed[0]["text"]
+            for user in (222, 111):  # a viewer's reply is not relayed; the admin's is
+                await api._push({"message": {"message_id": 900 + user, "date": 1800000000,
+                                             "from": {"id": user, "is_bot": False, "first_name": "op"},
+                                             "chat": {"id": 111}, "text": f"Besok teknisi datang {user}",
+                                             "reply_to_message": {"message_id": relayed[0]["_message_id"]}}})
+            await gw.wait_received(2, timeout=10)
+            assert gw.received[1].fields["target"] == STRANGER
+            assert gw.received[1].fields["message"] == "Admin: Besok teknisi datang 111"
+            await api.wait_for(lambda: [p for p in api.sent() if p["text"] == "Terkirim."])
+            assert len(gw.received) == 2
+        finally:
+            await engine.stop(grace=0.2)

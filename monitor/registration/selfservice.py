@@ -30,6 +30,7 @@ _T = {
              "- bantuan: pesan ini",
              "Hotspot subscriber service. Send:\n- cek (or status / kuota): remaining quota and validity\n"
              "- bantuan: this message"),
+    "relayed": ("Pesan Anda sudah diteruskan ke admin.", "Your message was passed on to the admin."),
     "unknown": ("Nomor ini belum terdaftar sebagai pelanggan. Daftar di: {link}",
                 "This number is not a subscriber yet. Register at: {link}"),
     "unknown_nolink": ("Nomor ini belum terdaftar sebagai pelanggan. Hubungi admin.",
@@ -70,6 +71,7 @@ class SelfService:
         self.routers, self.tz, self.language, self.link = routers, ZoneInfo(timezone), language, link
         self.limit = WindowLimit(per_number, window)
         self.clock = clock
+        self.relay: Any = None  # monitor.registration.relay.Relay when the bot is on Telegram
 
     async def answer(self, number: str, text: str) -> str | None:
         """The reply to one message from a number that is not a bot operator (None: stay silent)."""
@@ -84,11 +86,13 @@ class SelfService:
             log.warning("selfservice.read_failed", phone=mask_recipient(number), error=str(exc))
             return _t("down", lang)
         log.info("selfservice.asked", phone=mask_recipient(number), word=word[:16], accounts=len(accounts))
-        if not accounts:
-            return _t("unknown", lang, link=self.link) if self.link else _t("unknown_nolink", lang)
-        if word in CHECK:
+        if word in CHECK and accounts:
             return "\n\n".join(self._describe(a) for a in accounts)
-        return _t("help", lang)
+        relayed = word not in CHECK | HELP and self.relay is not None and await self.relay.forward(number, text)
+        if not accounts:
+            answer = _t("unknown", lang, link=self.link) if self.link else _t("unknown_nolink", lang)
+            return f"{_t('relayed', lang)}\n{answer}" if relayed else answer
+        return _t("relayed", lang) if relayed else _t("help", lang)
 
     async def accounts(self, number: str) -> list[tuple[Any, bool]]:
         """(usage, online) of every hotspot user whose comment names ``number``, on every router."""

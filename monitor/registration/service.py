@@ -60,6 +60,13 @@ class RegistrationService:
         self.self_service = SelfService(routers, timezone=settings.timezone, language=self.config.language,
                                         link=self.config.link)
         bot.whatsapp.fallback = self.self_service.answer
+        if getattr(bot, "telegram", None) is not None:  # the live chat relay to the admins
+            from .relay import Relay
+
+            cfg = bot.config
+            admins = [uid for uid, role in cfg.telegram_users.items() if role == "admin"] + \
+                     [gid for gid, role in cfg.telegram_groups.items() if role == "admin"]
+            self.self_service.relay = Relay(bot.telegram, admins, self.provider, language=self.config.language)
 
     async def verified(self, request: Request) -> None:
         package = self.page.packages[request.package]
