@@ -270,3 +270,20 @@ def test_bad_config_exits_2_without_traceback(tmp_path):
                           text=True, timeout=60)
     assert proc.returncode == 2 and "registration.per_ip" in proc.stderr + proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_subscriber_forget_deletes_registration_requests(tmp_path):
+    db = tmp_path / "state.db"
+    store = RegistrationStore(db)
+    for rid, phone in (("r1", "6285712345678"), ("r2", "6281111111111"), ("r3", "6282222222222")):
+        store.add(rid, now=0, name="x", phone=phone, package="2M", message="", ip="1", code="1", ttl=60)
+    store.finish("r1", "approved", username="budi482")
+    store.close()
+    path = tmp_path / "monitor.yaml"
+    path.write_text(yaml.safe_dump({"state": {"path": str(db)}, "plugins_dir": None}))
+    for name in ("budi482", "0811-1111-1111"):
+        proc = subprocess.run([sys.executable, "-m", "monitor", "subscriber", "forget", name, "-c", str(path)],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0 and "1 registration request(s) deleted" in proc.stdout, proc.stderr
+    rows = sqlite3.connect(db).execute("SELECT id FROM registration_requests").fetchall()
+    assert rows == [("r3",)]

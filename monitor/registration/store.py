@@ -105,6 +105,12 @@ class RegistrationStore:
                                   "code_expires <= ?", (now,))
         return cursor.rowcount
 
+    def forget(self, name: str, phone: str | None) -> int:
+        """Delete the requests that became the hotspot user ``name`` or came from ``phone``."""
+        cursor = self._db.execute("DELETE FROM registration_requests WHERE username=? OR phone=?",
+                                  (name, phone or "\0"))
+        return cursor.rowcount
+
     def verified(self) -> list[Request]:
         rows = self._db.execute("SELECT id, created, name, phone, package, message, ip, status, code_expires, "
                                 "attempts FROM registration_requests WHERE status='verified' "
