@@ -78,7 +78,7 @@ async def test_approve_creates_the_account_and_delivers_credentials(tmp_path):
             prompt = prompt_for(api, "Budi Santoso")
             assert not [p for p in api.sent() if "reply_markup" in p and p["chat_id"] == OPERATOR]
             labels = [b["text"] for b in prompt["reply_markup"]["inline_keyboard"][0]]
-            assert labels == ["Setujui", "Tolak"]
+            assert labels == ["Setujui", "Setujui: 5M", "Tolak"]
             yes = prompt["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
             await api.press(OPERATOR, yes, prompt["_message_id"])  # not an admin: refused
             await api.wait_for(lambda: [a for a in api.sent("answerCallbackQuery") if a.get("text")])
@@ -131,7 +131,7 @@ async def test_reject_tells_the_requester(tmp_path):
             status_url = await register(http, base, gw, "Ani", "081234567890")
             await api.wait_for(lambda: [p for p in api.sent() if "reply_markup" in p and p["chat_id"] == ADMIN])
             prompt = prompt_for(api, "Ani")
-            no = prompt["reply_markup"]["inline_keyboard"][0][1]["callback_data"]
+            no = prompt["reply_markup"]["inline_keyboard"][0][-1]["callback_data"]
             await api.press(ADMIN, no, prompt["_message_id"])
             await gw.wait_received(2, timeout=10)
             assert "ditolak" in gw.received[1].fields["text"]
@@ -151,6 +151,30 @@ async def test_reject_tells_the_requester(tmp_path):
             assert all("222" not in r.fields["text"] for r in gw.received)
         finally:
             await engine.stop(grace=0.2)
+
+
+async def test_admin_approves_another_package(tmp_path):
+    port = free_port()
+    async with make_sim() as sim, FakeBotApi() as api, waha_peer() as gw, \
+            aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        engine = Engine(parse_config(config(tmp_path, sim.port, api, gw.url, port)))
+        await engine.start()
+        try:
+            await register(http, f"http://127.0.0.1:{port}", gw, "Rina", "081234567891")
+            await api.wait_for(lambda: [p for p in api.sent() if "reply_markup" in p and p["chat_id"] == ADMIN])
+            prompt = prompt_for(api, "Rina")
+            other = prompt["reply_markup"]["inline_keyboard"][0][1]
+            assert other["text"] == "Setujui: 5M"
+            await api.press(ADMIN, other["callback_data"], prompt["_message_id"])
+            await gw.wait_received(2, timeout=10)
+            assert "Paket: 5M" in gw.received[1].fields["text"] and "Berlaku" not in gw.received[1].fields["text"]
+            users = sim.menus["/ip/hotspot/user"].rows([])
+            assert [(u["profile"], u["comment"]) for u in users] == [("default", "WA 6281234567891 pantau")]
+            assert sim.menus["/ip/hotspot/user/profile"].rows(["?name=2M-harian"]) == []  # not touched
+        finally:
+            await engine.stop(grace=0.2)
+        db = sqlite3.connect(tmp_path / "state.db")
+        assert db.execute("SELECT package, status FROM registration_requests").fetchall() == [("5M", "approved")]
 
 
 async def test_approvals_need_a_manage_user_and_the_telegram_bot(tmp_path):

@@ -138,7 +138,11 @@ class Approvals:
                  f"Paket: {escape(request.package)}"]
         if request.message:
             lines.append(f"Pesan: {escape(request.message)}")
-        reply = Reply(["\n".join(lines)], buttons=[("Setujui", f"rg:{request.id}:y"), ("Tolak", f"rg:{request.id}:n")])
+        # the admin may approve with another package than the one asked for
+        others = [(f"Setujui: {name}", f"rg:{request.id}:p{i}") for i, name in enumerate(self.packages)
+                  if name != request.package]
+        reply = Reply(["\n".join(lines)], buttons=[("Setujui", f"rg:{request.id}:y"), *others,
+                                                   ("Tolak", f"rg:{request.id}:n")])
         for chat in self.admin_chats:
             try:
                 await self.telegram.send(chat, reply)
@@ -149,17 +153,18 @@ class Approvals:
         now = time.time()
         chat = (message.get("chat") or {}).get("id")
         edit = str(message["message_id"]) if "message_id" in message else None
-        command = "registration.approve" if choice == "y" else "registration.reject"
+        approve = choice == "y" or (choice[:1] == "p" and choice[1:].isdigit() and int(choice[1:]) < len(self.packages))
+        command = "registration.approve" if approve else "registration.reject"
         if not who.may("admin"):
             await self._audit(who, command, [request_id], "denied", "needs admin", now)
             return "Hanya admin." if self.language == "id" else "Admins only."
         request = self.store.get(request_id)
-        if request is None or not self.store.claim(request_id, "approving" if choice == "y" else "rejected",
+        if request is None or not self.store.claim(request_id, "approving" if approve else "rejected",
                                                    by=who.key):
             state = request.status if request else "unknown"
             log.info("registration.decision_stale", identity=who.key, request=request_id, state=state)
             return f"Sudah diputuskan ({state})." if self.language == "id" else f"Already decided ({state})."
-        if choice != "y":
+        if not approve:
             await self._tell(request, words("rejected", self.language))
             self._show(request_id, {"status": "rejected"})
             await self._audit(who, command, [request_id, request.package], "ok", None, now)
@@ -172,7 +177,7 @@ class Approvals:
                     del self._rejected[next(iter(self._rejected))]
             await self._edit(chat, text, edit)
             return "Ditolak." if self.language == "id" else "Rejected."
-        package = self.packages[request.package]
+        package = self.packages[request.package] if choice == "y" else list(self.packages.values())[int(choice[1:])]
         expiry = (datetime.fromtimestamp(now, self.tz) + timedelta(seconds=package.validity)).replace(microsecond=0) \
             if package.validity else None
         manage = self.router.manage
@@ -186,16 +191,16 @@ class Approvals:
                 await client.close()
         except RouterError as exc:
             self.store.finish(request_id, "failed", detail=str(exc))
-            await self._audit(who, command, [request_id, request.package], "router_down", str(exc), now)
+            await self._audit(who, command, [request_id, package.name], "router_down", str(exc), now)
             await self._edit(chat, f"Gagal membuat akun: {escape(str(exc))}", edit)
             return "Gagal." if self.language == "id" else "Failed."
-        self.store.finish(request_id, "approved", username=user)
+        self.store.finish(request_id, "approved", username=user, package=package.name)
         until = words("until", self.language, when=expiry.strftime("%d/%m/%Y %H:%M")) if expiry else ""
         credentials = words("approved", self.language, user=user, password=password, package=package.name,
                             until=until)
         self._show(request_id, {"status": "approved", "text": credentials})
         sent = await self._tell(request, credentials)
-        await self._audit(who, command, [request_id, request.package, user], "ok",
+        await self._audit(who, command, [request_id, package.name, user], "ok",
                           None if sent else "credentials not delivered over WhatsApp", now)
         await self._edit(chat, f"Disetujui oleh {who.key}: {escape(request.name)} → user <code>{escape(user)}"
                                f"</code> ({escape(package.profile)})" + ("" if sent else " — WhatsApp gagal"), edit)

@@ -91,9 +91,10 @@ class RegistrationStore:
         return cursor.rowcount == 1
 
     def finish(self, request_id: str, status: str, *, username: str | None = None,
-               detail: str | None = None) -> None:
-        self._db.execute("UPDATE registration_requests SET status=?, username=?, detail=? WHERE id=?",
-                         (status, username, detail, request_id))
+               detail: str | None = None, package: str | None = None) -> None:
+        """The outcome; ``package`` when the admin approved another package than the one asked for."""
+        self._db.execute("UPDATE registration_requests SET status=?, username=?, detail=?, "
+                         "package=COALESCE(?, package) WHERE id=?", (status, username, detail, package, request_id))
 
     def pending(self, now: float) -> int:
         (count,) = self._db.execute("SELECT COUNT(*) FROM registration_requests WHERE status='verified' "
