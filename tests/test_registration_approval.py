@@ -194,3 +194,21 @@ def test_helpers():
     assert routeros_duration(90000) == "1d1h" and routeros_duration(3600) == "1h"
     assert username_base("Budi Santoso") == "budi" and username_base("  ") == "user"
     assert username_base("Ñoño") == "oo"
+
+
+async def test_an_interrupted_approval_is_marked_failed_not_retried(tmp_path):
+    from monitor.registration.store import RegistrationStore
+
+    store = RegistrationStore(tmp_path / "state.db")
+    store.add("r1", now=0, name="x", phone="6281234567890", package="2M-harian", message="", ip="1", code="1", ttl=60)
+    store.check_code("r1", "1", now=1, max_attempts=5)
+    assert store.claim("r1", "approving", by="tg:111")  # the crash came right after the press
+    store.close()
+    async with make_sim() as sim, FakeBotApi() as api:
+        engine = Engine(parse_config(config(tmp_path, sim.port, api, "http://127.0.0.1:9", free_port())))
+        await engine.start()
+        await engine.stop(grace=0.2)
+        assert sim.menus["/ip/hotspot/user"].rows([]) == []
+    db = sqlite3.connect(tmp_path / "state.db")
+    status, detail = db.execute("SELECT status, detail FROM registration_requests").fetchone()
+    assert status == "failed" and detail.startswith("interrupted")

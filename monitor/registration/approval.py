@@ -124,6 +124,9 @@ class Approvals:
         self.tz = ZoneInfo(settings.timezone)
         self.language = config.language
         self.shown: dict[str, dict[str, str]] = {}  # request id → what its page shows (in memory only)
+        for request_id in store.interrupted():
+            log.error("registration.interrupted", request=request_id,
+                      hint="pantau stopped while creating this account: check the router and tell the requester")
         self.telegram.callbacks["rg"] = self.decide
         self.telegram.reply_handlers.append(self.reason)
         self._rejected: dict[tuple[Any, int], str] = {}  # (chat, prompt message id) → request id (memory)

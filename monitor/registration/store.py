@@ -96,6 +96,14 @@ class RegistrationStore:
         self._db.execute("UPDATE registration_requests SET status=?, username=?, detail=?, "
                          "package=COALESCE(?, package) WHERE id=?", (status, username, detail, package, request_id))
 
+    def interrupted(self) -> list[str]:
+        """Requests a crash left between an admin's Setujui and its outcome → ``failed`` (not retried:
+        the user may already exist on the router). Returns their ids."""
+        ids = [r[0] for r in self._db.execute("SELECT id FROM registration_requests WHERE status='approving'")]
+        self._db.execute("UPDATE registration_requests SET status='failed', detail='interrupted (pantau stopped "
+                         "while creating the account)' WHERE status='approving'")
+        return ids
+
     def pending(self, now: float) -> int:
         (count,) = self._db.execute("SELECT COUNT(*) FROM registration_requests WHERE status='verified' "
                                     "OR (status='unverified' AND code_expires > ?)", (now,)).fetchone()
