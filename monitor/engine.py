@@ -58,6 +58,7 @@ class Engine(ReloadMixin):
         self.notifiers: dict[str, Any] = {}
         self.supervisor = Supervisor(on_degraded=self._degraded)
         self.web: Any = None  # monitor.web.server.WebServer when `http:` is configured
+        self.registration: Any = None  # monitor.registration.service.RegistrationService
         self.bot: Any = None  # monitor.bot.service.BotService when `bot:` is configured
         self.http: aiohttp.ClientSession | None = None
         self.outbox: ReloadableOutbox | None = None
@@ -246,6 +247,11 @@ class Engine(ReloadMixin):
             self.bot.start()  # adds its webhook routes: before the web server starts
         if self.web is not None:
             await self.web.start()  # the app's router freezes here
+        if settings.registration is not None:  # the registration page, on its own listener
+            from .registration.service import RegistrationService
+
+            self.registration = RegistrationService(self, settings.registration)
+            await self.registration.start()
         self.ready = True
         log.info("started", hosts=len(self.config.hosts), routers=len(settings.routers),
                  notifiers=len(self.notifiers), state=settings.state.path)
@@ -279,6 +285,8 @@ class Engine(ReloadMixin):
         await self.supervisor.cancel("state-writer", grace=grace)
         if self.web is not None:
             await self.web.aclose()
+        if self.registration is not None:
+            await self.registration.aclose()
         if self.outbox is not None:  # in-flight sends get their grace before anything is cancelled
             await self.outbox.aclose(grace=grace)
         await self.supervisor.aclose(grace=grace)  # a task that ignores cancellation is logged, not waited on

@@ -28,6 +28,7 @@ EVENT_TYPES = (
     "subscriber.expiring",
     "subscriber.expired",
     "report.summary",
+    "registration.verified",  # a request from the registration page, its number verified (monitor/registration)
     "pantau.degraded",
     "router.rebooted",
     "router.interface_down",

@@ -44,6 +44,12 @@ class TelegramBot:
         self.config: TelegramBotConfig = config.telegram
         self.core, self.store, self.http = core, store, http
         self._base = f"{self.config.api_url}/bot{self.config.token.get_secret_value()}"
+        # other wings' buttons: callback data "PREFIX:ID:CHOICE" → handler(who, id, choice, message)
+        # returning the short answer shown to the presser (e.g. the registration wing's "rg")
+        self.callbacks: dict[str, Any] = {}
+        # replies to a message the bot sent: handler(who, message) → True when it took the reply
+        # (e.g. a rejection reason for a registration request)
+        self.reply_handlers: list[Any] = []
 
     async def call(self, method: str, payload: dict[str, Any], *, timeout: float = 15.0) -> Any:
         """One Bot API call; the token (in the URL) never reaches an error or a log line."""
@@ -115,6 +121,10 @@ class TelegramBot:
         if not isinstance(text, str) or sender is None or chat is None:
             return
         who = telegram_identity(self.bot_config, int(sender), int(chat))
+        if "reply_to_message" in message:
+            for handler in self.reply_handlers:
+                if await handler(who, message):
+                    return
         for reply in await self.core.handle(who, CHANNEL, text, markup="html"):
             await self.send(chat, reply)
 
@@ -124,6 +134,12 @@ class TelegramBot:
         message = query.get("message") or {}
         chat = (message.get("chat") or {}).get("id")
         parts = data.split(":")
+        handler = self.callbacks.get(parts[0]) if len(parts) == 3 else None
+        if handler is not None and sender is not None and chat is not None:
+            who = telegram_identity(self.bot_config, int(sender), int(chat))
+            answer = await handler(who, parts[1], parts[2], message)
+            await self.call("answerCallbackQuery", {"callback_query_id": query.get("id"), "text": answer[:190]})
+            return
         if len(parts) != 3 or parts[0] != "cf" or not parts[1].isdigit() or sender is None or chat is None:
             await self.call("answerCallbackQuery", {"callback_query_id": query.get("id")})
             return

@@ -75,6 +75,9 @@ class WhatsAppBot:
         self.sender = notifier.provider
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._key = self.config.webhook_key.get_secret_value().encode()
+        # numbers that are not on the bot's lists: another wing may answer them (the registration
+        # wing's subscriber self-service); (number, text) → reply or None
+        self.fallback: Any = None
 
     def routes(self) -> list[web.RouteDef]:
         routes = [web.post(self.config.path, self.receive)]
@@ -124,6 +127,14 @@ class WhatsAppBot:
 
     async def _handle(self, sender: str, chat: str, text: str) -> None:
         who = whatsapp_identity(self.bot_config, sender)
+        if who.role is None and self.fallback is not None and chat == sender:  # a person, not a group
+            answer = await self.fallback(who.chat, text)
+            if answer:
+                try:
+                    await self.sender.send(chat, answer)
+                except PantauError as exc:
+                    log.warning("bot.whatsapp.reply_failed", provider=self.config.provider, error=str(exc))
+            return
         if chat != who.chat:  # a group: replies and confirmations belong to the group
             who = type(who)(who.key, who.role, chat)
         for reply in await self.core.handle(who, CHANNEL, text, markup="text"):

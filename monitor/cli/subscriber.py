@@ -11,15 +11,18 @@ def add_parser(sub: Any, with_config: Any) -> None:
     s = with_config(sub.add_parser(
         "subscriber", help="manage what pantau keeps about a subscriber",
         description="Delete a subscriber's expiry/quota records (period, counters, warnings sent) "
+                    "and registration requests (by the user they became, or by phone number) "
                     "from the state DB.",
         epilog="example: pantau subscriber forget budi -c monitor.yaml"))
     s.add_argument("action", choices=["forget"])
-    s.add_argument("name", help="the hotspot user name")
+    s.add_argument("name", help="the hotspot user name (or a phone number: its registration requests)")
     s.add_argument("--router", help="only on this router (default: every router)")
     s.set_defaults(func=cmd_subscriber)
 
 
 def cmd_subscriber(args: argparse.Namespace) -> int:
+    from ..delivery.phone import normalize_msisdn
+    from ..registration.store import RegistrationStore
     from ..subscriptions.store import SubscriptionStore
     from .main import _load
 
@@ -33,6 +36,11 @@ def cmd_subscriber(args: argparse.Namespace) -> int:
         removed = store.forget(args.name, args.router)
     finally:
         store.close()
+    requests = RegistrationStore(path)
+    try:
+        dropped = requests.forget(args.name, normalize_msisdn(args.name))
+    finally:
+        requests.close()
     where = f" on router {args.router}" if args.router else ""
-    print(f"forgot {args.name}{where}: {removed} record(s) deleted")
+    print(f"forgot {args.name}{where}: {removed} record(s) deleted, {dropped} registration request(s) deleted")
     return 0

@@ -23,6 +23,7 @@ from ..errors import ConfigError
 from ..events import EVENT_TYPES
 from ..history.config import HistoryConfig, ReportConfig, report_problems
 from ..hosts.pace import check_duration
+from ..registration.config import RegistrationConfig
 from ..routeros.config import RouterConfig
 from ..subscriptions.config import SubscriptionsConfig
 from ..suppression.config import MaintenanceConfig, suppression_problems
@@ -144,6 +145,7 @@ class Settings(_Model):
     history: HistoryConfig = HistoryConfig()  # event history retention (docs/history.md)
     reports: list[ReportConfig] = []  # scheduled uptime summaries (docs/history.md)
     maintenance: list[MaintenanceConfig] = []  # maintenance windows (docs/maintenance.md)
+    registration: RegistrationConfig | None = None  # the contact and registration page (docs/subscribers.md)
 
 
 @dataclass(frozen=True)

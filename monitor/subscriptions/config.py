@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..config.types import Percent, PositiveDuration
@@ -14,6 +16,9 @@ class SubscriptionsConfig(BaseModel):
     quota_levels: list[Percent] = Field(default_factory=lambda: [0.80, 0.95])  # of limit-bytes / limit-uptime
     time_levels: list[PositiveDuration] = Field(default_factory=lambda: [86400.0, 3600.0])  # before the date
     routers: list[str] | None = None  # default: every router that watches hotspot
+    # disable: pantau disables an expired user (and ends its session) through the router's manage:
+    # user, every round until it is disabled; none: only the subscriber.expired event
+    on_expiry: Literal["disable", "none"] = "none"
 
     @field_validator("quota_levels")
     @classmethod

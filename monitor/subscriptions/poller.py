@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from ..config.durations import parse_routeros_duration
-from ..errors import RouterError, RouterTrap
+from ..errors import ConfigError, RouterError, RouterTrap
 from ..events import Event, Source
 from ..routeros.client import RouterClient
 from ..routeros.config import RouterConfig
@@ -77,6 +77,8 @@ class SubscriptionPoller:
                  emit: Callable[[Event], Awaitable[None]], store: SubscriptionStore,
                  clock: Callable[[], datetime] | None = None, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
         self.router, self.config = router, config
+        if config.on_expiry == "disable" and router.manage is None:
+            raise ConfigError([f"subscriptions.on_expiry: disable needs a manage: user on router {router.name!r}"])
         self.tz = ZoneInfo(timezone)
         self.levels = Levels(quota=tuple(config.quota_levels), time=tuple(config.time_levels))
         self.emit, self.store = emit, store
@@ -84,6 +86,7 @@ class SubscriptionPoller:
         self._sleep = sleep
         self._records: dict[str, Record] | None = None
         self._unsaved: dict[str, Record] = {}  # changed records a DB fault kept from being saved
+        self._manage: RouterClient | None = None  # open during a round that disables someone
 
     async def run(self) -> None:
         while True:
@@ -110,8 +113,13 @@ class SubscriptionPoller:
                         frozenset(before.sent)) if before else None
             record, warnings = evaluate(usage, before, self.levels, now)
             self._records[usage.user] = record
+            disabled = False
+            if self.config.on_expiry == "disable" and not usage.disabled and "expired" in record.sent:
+                disabled = await self._disable(usage.user, usage.user_id)  # again next round if it failed
             for warning in warnings:
                 data = dict(warning.data)
+                if disabled and warning.type == "subscriber.expired":
+                    data["action"] = "disabled"
                 phone = phones.get(usage.user)
                 if phone:
                     data["subscriber"] = {"phone": phone}
@@ -125,6 +133,9 @@ class SubscriptionPoller:
             if snapshot != (record.period, record.max_uptime_s, record.max_in, record.max_out,
                             frozenset(record.sent)):
                 changed[usage.user] = record
+        if self._manage is not None:
+            await self._manage.close()
+            self._manage = None
         self._unsaved.update(changed)
         if self._unsaved:
             try:
@@ -137,6 +148,28 @@ class SubscriptionPoller:
                             error=f"{type(exc).__name__}: {exc}")
         log.debug("subscriptions.checked", router=self.router.name, users=len(users), warnings=sent)
         return sent
+
+    async def _disable(self, name: str, user_id: str) -> bool:
+        """Disable an expired user and end its sessions through the manage: user (enforced from
+        pantau: a router reboot or a lost scheduler cannot skip it). False when the router refused."""
+        manage = self.router.manage
+        assert manage is not None
+        try:
+            if self._manage is None:
+                self._manage = await RouterClient.for_router(self.router, username=manage.username,
+                                                             password=manage.password.get_secret_value())
+            await self._manage.command("/ip/hotspot/user/set", {".id": user_id, "disabled": "yes"})
+            active = await self._manage.print("/ip/hotspot/active", queries=[f"?user={name}"], proplist=[".id"])
+            for row in active:
+                await self._manage.command("/ip/hotspot/active/remove", {".id": row[".id"]})
+        except (RouterError, RouterTrap) as exc:
+            log.warning("subscriptions.disable_failed", router=self.router.name, user=name, error=str(exc))
+            if self._manage is not None:
+                await self._manage.close()
+                self._manage = None
+            return False
+        log.info("subscriptions.disabled", router=self.router.name, user=name, kicked=len(active))
+        return True
 
     async def _read(self) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         r = self.router

@@ -341,6 +341,8 @@ def sample_events() -> list[Event]:
         "subscriber.expiring": {"user": "budi", "router": "core", "profile": "2M-harian", "kind": "validity",
                                 "level_s": 3600, "remaining_s": 3420, "expires_at": "2026-11-24T10:00:00+07:00",
                                 "subscriber": {"phone": "6285712345678"}},
+        "registration.verified": {"request": "q2Xv7dUe1o9KcJcQ3w0pFQ", "name": "Budi", "phone": "6285712345678",
+                                    "package": "2M-harian", "profile": "2M-harian", "message": "Rumah blok C"},
         "subscriber.expired": {"user": "budi", "router": "core", "profile": "2M-harian", "kind": "validity",
                                "reason": "validity", "remaining_s": 0, "expires_at": "2026-11-24T10:00:00+07:00",
                                "subscriber": {"phone": "6285712345678"}},
@@ -363,6 +365,7 @@ def sample_events() -> list[Event]:
                           "command": "status", "args": [], "result": "refused", "detail": "unknown identity"},
     }
     sources = {"host": host, "report": Source(kind="pantau", name="report"),
-               "pantau": Source(kind="pantau", name="router:core"), "audit": Source(kind="bot", name="telegram")}
-    return [Event(type=t, source=sources.get(t.split(".")[0], router), data=data[t], at=_SAMPLE_AT)
+               "pantau": Source(kind="pantau", name="router:core"), "audit": Source(kind="bot", name="telegram"),
+               "registration.verified": Source(kind="pantau", name="registration")}
+    return [Event(type=t, source=sources.get(t, sources.get(t.split(".")[0], router)), data=data[t], at=_SAMPLE_AT)
             for t in EVENT_TYPES]

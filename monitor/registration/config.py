@@ -1,0 +1,66 @@
+"""``registration:`` — the contact and registration page on its own listener."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..config.types import PositiveDuration
+from ..web.config import split_listen
+
+
+class PackageConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[\w.-]+$")  # shown on the form, e.g. 2M-harian
+    profile: str = Field(min_length=1, max_length=64)  # the hotspot user profile on the router
+    label: str | None = Field(None, max_length=80)  # what the form says, e.g. "2 Mbps, 1 hari, Rp5.000"
+    # when any of these is set, approving a request creates or updates the profile on the router
+    rate_limit: str | None = Field(None, pattern=r"^\d+[kKmMgG]?(/\d+[kKmMgG]?)?$")  # rx/tx, e.g. 2M/2M
+    shared_users: int | None = Field(None, ge=1, le=1000)  # devices at once
+    session_timeout: PositiveDuration | None = None
+    validity: PositiveDuration | None = None  # written as the expiry date in the user's comment (Mikhmon)
+
+
+class RegistrationConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # its own listener, so the walled garden opens only this page (not /metrics or the status page)
+    listen: str
+    notifier: str = Field(min_length=1)  # a whatsapp notifier: it sends the one-time codes
+    packages: list[PackageConfig] = Field(min_length=1)
+    language: str = "id"  # the form's default language (?lang=en switches)
+    code_ttl: PositiveDuration = 600.0  # a one-time code is valid this long
+    code_attempts: int = Field(5, ge=1, le=20)  # wrong codes before the request is dropped
+    per_ip: int = Field(5, ge=1, le=1000)  # requests per client address per window
+    per_number: int = Field(3, ge=1, le=1000)  # requests (codes sent) per WhatsApp number per window
+    window: PositiveDuration = 3600.0
+    max_pending: int = Field(50, ge=1, le=10_000)  # unverified + waiting requests at once
+    # approvals: verified requests go to the bot's Telegram admins with Setujui / Tolak, and an
+    # approved one becomes a hotspot user on this router (through its manage: user). Unset: the
+    # request is only the registration.verified event.
+    router: str | None = None
+    # the page's address as hotspot clients open it, sent to numbers with no account
+    link: str | None = Field(None, pattern=r"^https?://\S+$")
+    # WhatsApp self-service through the bot's WhatsApp inbound (bot.whatsapp): numbers not on the
+    # bot's lists may ask cek / status / kuota / bantuan; numbers with no account get `link`
+    self_service: bool = False
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        split_listen(v)
+        return v
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, v: str) -> str:
+        if v not in ("id", "en"):
+            raise ValueError("must be id or en")
+        return v
+
+    @model_validator(mode="after")
+    def _unique(self) -> RegistrationConfig:
+        names = [p.name for p in self.packages]
+        if len(names) != len(set(names)):
+            raise ValueError(f"packages: names must be unique ({', '.join(sorted(names))})")
+        return self

@@ -1,0 +1,84 @@
+"""Wires the registration page into pantau: its own listener, the WhatsApp notifier that sends the
+codes, the state DB, and the ``registration.verified`` event for a verified request (route it to
+the admins like any other event)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from ..delivery.phone import mask_recipient
+from ..errors import ConfigError
+from ..events import Event, Source
+from ..web.config import HttpConfig
+from ..web.server import WebServer
+from .config import RegistrationConfig
+from .page import RegistrationPage
+from .store import RegistrationStore, Request
+
+log = structlog.get_logger("pantau.registration")
+
+
+class RegistrationService:
+    def __init__(self, engine: Any, config: RegistrationConfig):
+        self.engine, self.config = engine, config
+        notifier = engine.notifiers.get(config.notifier)
+        provider = getattr(notifier, "provider", None)
+        if provider is None or getattr(getattr(notifier, "config", None), "type", None) != "whatsapp":
+            raise ConfigError([f"registration.notifier: {config.notifier!r} must be the name of a whatsapp "
+                               "notifier (it sends the one-time codes)"])
+        self.provider = provider
+        self.store = RegistrationStore(engine.config.settings.state.path)
+        self.page = RegistrationPage(config, self.store, send_code=provider.send, on_verified=self.verified,
+                                     country_code=notifier.config.country_code)
+        self.approvals: Any = None
+        self.web = WebServer(HttpConfig(listen=config.listen))
+        self.web.add_routes(self.page.routes())
+
+    async def start(self) -> None:
+        if self.config.router is not None:  # after the bot started: the buttons go through its Telegram
+            from .approval import Approvals
+
+            self.approvals = Approvals(self.engine, self.config, self.store, self.provider, self.page.packages)
+            self.page.status_of = self.approvals.shown.get
+        if self.config.self_service:
+            self._start_self_service()
+        try:
+            await self.web.start()
+        except ConfigError as exc:
+            raise ConfigError([p.replace("http.listen", "registration.listen") for p in exc.problems]) from None
+
+    def _start_self_service(self) -> None:
+        from .selfservice import SelfService
+
+        bot = getattr(self.engine, "bot", None)
+        if bot is None or getattr(bot, "whatsapp", None) is None:
+            raise ConfigError(["registration.self_service: needs the bot's WhatsApp inbound (bot.whatsapp)"])
+        settings = self.engine.config.settings
+        routers = [r for r in settings.routers if "hotspot" in r.watch]
+        self.self_service = SelfService(routers, timezone=settings.timezone, language=self.config.language,
+                                        link=self.config.link)
+        bot.whatsapp.fallback = self.self_service.answer
+        if getattr(bot, "telegram", None) is not None:  # the live chat relay to the admins
+            from .relay import Relay
+
+            cfg = bot.config
+            admins = [uid for uid, role in cfg.telegram_users.items() if role == "admin"] + \
+                     [gid for gid, role in cfg.telegram_groups.items() if role == "admin"]
+            self.self_service.relay = Relay(bot.telegram, admins, self.provider, language=self.config.language)
+
+    async def verified(self, request: Request) -> None:
+        package = self.page.packages[request.package]
+        log.info("registration.verified", request=request.id, phone=mask_recipient(request.phone),
+                 package=request.package)
+        await self.engine.emit(Event("registration.verified", Source(kind="pantau", name="registration"),
+                                     {"request": request.id, "name": request.name, "phone": request.phone,
+                                      "package": package.name, "profile": package.profile,
+                                      "message": request.message or None}))
+        if self.approvals is not None:
+            await self.approvals.ask(request)
+
+    async def aclose(self) -> None:
+        await self.web.aclose()
+        self.store.close()
