@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ..statedb import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS bot_offsets (channel TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -66,10 +67,7 @@ class AuditRow:
 
 class BotStore:
     def __init__(self, path: str | Path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), timeout=10, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = connect(path)
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:

@@ -17,13 +17,13 @@ Read API (for the CLI, reports, and the status page):
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..events import Event
+from ..statedb import connect
 from .uptime import Uptime, measure, segments, uptime
 
 _SCHEMA = """
@@ -72,11 +72,7 @@ class HistoryEntry:
 
 class HistoryStore:
     def __init__(self, path: str | Path, *, busy_timeout: float = 10.0):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None,
-                                  check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        self.db = connect(path, busy_timeout=busy_timeout)
         self._lock = threading.Lock()  # one connection, used from the loop and a worker thread
         with self._lock:
             self.db.executescript(_SCHEMA)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..statedb import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS registration_requests (
@@ -43,9 +44,7 @@ def code_hash(request_id: str, code: str) -> str:
 
 class RegistrationStore:
     def __init__(self, path: str | Path):
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db = connect(path, busy_timeout=5.0)
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:

@@ -8,9 +8,9 @@ everything pantau keeps about a user (``pantau subscriber forget NAME``).
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
+from ..statedb import connect
 from .levels import Record
 
 _SCHEMA = """
@@ -22,9 +22,7 @@ CREATE TABLE IF NOT EXISTS subscription_records (
 
 class SubscriptionStore:
     def __init__(self, path: str | Path):
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db = connect(path, busy_timeout=5.0)
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:

@@ -6,12 +6,12 @@ kept: uptime reports exclude the maintenance time that really happened)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..statedb import connect
 from .windows import Selector, Window, parse_selector
 
 _SCHEMA = """
@@ -46,11 +46,7 @@ class StoredWindow:
 
 class MaintenanceStore:
     def __init__(self, path: str | Path, *, busy_timeout: float = 10.0):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None,
-                                  check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
+        self.db = connect(path, busy_timeout=busy_timeout)
         self._lock = threading.Lock()
         with self._lock:
             self.db.executescript(_SCHEMA)
