@@ -113,3 +113,12 @@ def logout_data(spec: MenuSpec, record: dict[str, Any], subscriber: dict[str, st
             data["bytes_out_last_seen"] = record["bytes_out"]
     data["reason"] = reason
     return data
+
+
+async def end_sessions(client: Any, menu: str, field: str, name: str) -> int:
+    """Remove every active session of ``name`` from ``menu`` (``/ip/hotspot/active`` by ``user``,
+    ``/ppp/active`` by ``name``) through a write-capable ``client``; returns how many there were."""
+    active = await client.print(menu, queries=[f"?{field}={name}"], proplist=[".id"])
+    for row in active:
+        await client.command(f"{menu}/remove", {".id": row[".id"]})
+    return len(active)

@@ -21,6 +21,7 @@ from ..errors import ConfigError, RouterError, RouterTrap
 from ..events import Event, Source
 from ..routeros.client import RouterClient
 from ..routeros.config import RouterConfig
+from ..routeros.sessions import end_sessions
 from ..statedb import is_transient
 from .config import SubscriptionsConfig
 from .levels import Levels, Record, Usage, evaluate
@@ -159,16 +160,14 @@ class SubscriptionPoller:
                 self._manage = await RouterClient.for_router(self.router, username=manage.username,
                                                              password=manage.password.get_secret_value())
             await self._manage.command("/ip/hotspot/user/set", {".id": user_id, "disabled": "yes"})
-            active = await self._manage.print("/ip/hotspot/active", queries=[f"?user={name}"], proplist=[".id"])
-            for row in active:
-                await self._manage.command("/ip/hotspot/active/remove", {".id": row[".id"]})
+            kicked = await end_sessions(self._manage, "/ip/hotspot/active", "user", name)
         except (RouterError, RouterTrap) as exc:
             log.warning("subscriptions.disable_failed", router=self.router.name, user=name, error=str(exc))
             if self._manage is not None:
                 await self._manage.close()
                 self._manage = None
             return False
-        log.info("subscriptions.disabled", router=self.router.name, user=name, kicked=len(active))
+        log.info("subscriptions.disabled", router=self.router.name, user=name, kicked=kicked)
         return True
 
     async def _read(self) -> tuple[list[dict[str, str]], list[dict[str, str]]]:

@@ -8,6 +8,7 @@ import secrets
 from typing import Any
 
 from ...delivery.phone import normalize_msisdn
+from ...routeros.sessions import end_sessions
 from ..command import Command, Ctx, UsageError, one
 
 USER = "/ip/hotspot/user"
@@ -21,10 +22,7 @@ def new_code(length: int = 6) -> str:
 
 
 async def _kick(client: Any, name: str) -> int:
-    active = await client.print(ACTIVE, queries=[f"?user={name}"], proplist=[".id"])
-    for row in active:
-        await client.command(f"{ACTIVE}/remove", {".id": row[".id"]})
-    return len(active)
+    return await end_sessions(client, ACTIVE, "user", name)
 
 
 async def add(ctx: Ctx) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...delivery.phone import normalize_msisdn
+from ...routeros.sessions import end_sessions
 from ..command import Command, Ctx, UsageError, one
 
 SECRET = "/ppp/secret"
@@ -23,10 +24,7 @@ def _tag(name: str) -> str:
 
 
 async def _drop(client: Any, name: str) -> int:
-    active = await client.print(ACTIVE, queries=[f"?name={name}"], proplist=[".id"])
-    for row in active:
-        await client.command(f"{ACTIVE}/remove", {".id": row[".id"]})
-    return len(active)
+    return await end_sessions(client, ACTIVE, "name", name)
 
 
 async def add(ctx: Ctx) -> dict[str, Any]:
