@@ -193,7 +193,7 @@ class Engine(ReloadMixin):
 
     def _session_counts(self) -> dict[str, int]:
         """Active sessions (hotspot + PPP) per reachable router, for the history's peaks."""
-        return {name: sum(len(w.sessions(m)) for m in w.config.watch)
+        return {name: sum(w.session_count(m) for m in w.config.watch)
                 for name, w in self.watchers.items() if not w.down}
 
     # -- life cycle -------------------------------------------------------------------------------
