@@ -49,6 +49,15 @@ class SimulatorScripting:
              "bytes-in": str(bytes_in), "bytes-out": str(bytes_out), "packets-in": "0",
              "packets-out": "0", "radius": "false"}, uptime=uptime)
 
+    def hotspot_authenticate(self, user: str, password: str) -> bool:
+        """What the hotspot's login page decides: a known, enabled user with this password."""
+        menu = self.menus["/ip/hotspot/user"]
+        item_id = menu.find(name=user)
+        if item_id is None:
+            return False
+        row = menu.items[item_id]
+        return row.get("password", "") == password and row.get("disabled", "false") != "true"
+
     def hotspot_traffic(self, user: str, *, bytes_in: int, bytes_out: int) -> None:
         menu = self.menus["/ip/hotspot/active"]
         item_id = menu.find(user=user)
