@@ -295,3 +295,24 @@ def test_bad_signup_config_exits_2(tmp_path):
                           text=True, timeout=60)
     assert proc.returncode == 2 and "registration.per_telegram_user" in proc.stderr + proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_subscriber_forget_takes_the_telegram_origin_too(tmp_path):
+    from monitor.registration.signup_store import SignupStore
+    from monitor.registration.store import RegistrationStore
+
+    db = tmp_path / "state.db"
+    store, origins = RegistrationStore(db), SignupStore(db)
+    for rid in ("r1", "r3"):
+        store.add(rid, now=0, name="x", phone="", package="2M", message="", ip="telegram", code="1", ttl=60)
+        origins.set_origin(rid, "telegram", f"chat-{rid}")
+    store.finish("r1", "approved", username="budi482")
+    store.close()
+    origins.close()
+    path = tmp_path / "monitor.yaml"
+    path.write_text(yaml.safe_dump({"state": {"path": str(db)}, "plugins_dir": None}))
+    proc = subprocess.run([sys.executable, "-m", "monitor", "subscriber", "forget", "budi482", "-c", str(path)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert sqlite3.connect(db).execute("SELECT request_id, chat FROM registration_origin").fetchall() == \
+        [("r3", "chat-r3")]

@@ -63,7 +63,7 @@ class CodeApprovals:
             except PantauError as exc:
                 log.warning("registration.ask_failed", channel="whatsapp", phone=mask_recipient(number),
                             error=str(exc))
-        log.info("registration.asked_whatsapp", request=request.id, code=code, admins=len(self.numbers))
+        log.info("registration.asked_whatsapp", request=request.id, admins=len(self.numbers))
         return code
 
     async def decide(self, who: Any, channel: str, code: str, approve: bool, rest: str,

@@ -131,5 +131,8 @@ class SignupStore:
                                (code.upper(),)).fetchone()
         return row[0] if row else None
 
-    def forget(self, request_ids: list[str]) -> None:
-        self._db.executemany("DELETE FROM registration_origin WHERE request_id=?", [(i,) for i in request_ids])
+    def prune_orphans(self) -> int:
+        """Delete the origins of requests that are gone (``pantau subscriber forget``)."""
+        cursor = self._db.execute("DELETE FROM registration_origin WHERE request_id NOT IN "
+                                  "(SELECT id FROM registration_requests)")
+        return cursor.rowcount
