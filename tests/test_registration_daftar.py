@@ -316,3 +316,66 @@ def test_subscriber_forget_takes_the_telegram_origin_too(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert sqlite3.connect(db).execute("SELECT request_id, chat FROM registration_origin").fetchall() == \
         [("r3", "chat-r3")]
+
+
+async def test_telegram_and_whatsapp_deciding_at_once_execute_once(tmp_path):
+    port = free_port()
+    async with make_sim() as sim, FakeBotApi() as api, waha_peer() as gw, aiohttp.ClientSession() as http:
+        data = with_whatsapp(tmp_path, sim.port, api, gw.url, port)
+        engine = Engine(parse_config(data))
+        await engine.start()
+        try:
+            await api.message(STRANGER, "/daftar 2M-harian Budi")
+            await said(api, STRANGER, "Nomor WhatsApp")
+            await api.message(STRANGER, "-")
+            code = re.search(r"Kode: ([A-Z0-9]{4})", await wa_said(gw, ADMIN_WA, "Nama: Budi")).group(1)
+            request = await prompt(api, "Budi")
+            yes = request["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+            body = waha_event(ADMIN_WA, f"SETUJUI {code}", "race-1")
+
+            async def whatsapp() -> None:
+                async with http.post(f"http://{data['http']['listen']}/bot/whatsapp", data=body,
+                                     headers={"X-Webhook-Hmac": sign(body), "Content-Type": "application/json"}) as r:
+                    assert r.status == 200
+
+            await asyncio.gather(whatsapp(), api.press(ADMIN, yes, request["_message_id"]))
+            answer = (await api.wait_for(lambda: api.sent("answerCallbackQuery")))[0]["text"]
+            await api.wait_for(lambda: [t for t in texts(api, STRANGER) if "Akun hotspot Anda sudah aktif" in t])
+            assert len(sim.menus["/ip/hotspot/user"].rows([])) == 1
+            telegram_won = answer == "Disetujui."
+            if telegram_won:
+                assert f"oleh tg:{ADMIN}" in await wa_said(gw, ADMIN_WA, "Sudah diputuskan")
+            else:
+                assert f"oleh wa:{ADMIN_WA}" in answer
+                await wa_said(gw, ADMIN_WA, "Disetujui: Budi → user")
+        finally:
+            await engine.stop(grace=0.2)
+        db = sqlite3.connect(tmp_path / "state.db")
+        rows = db.execute("SELECT channel FROM bot_audit WHERE command='registration.approve' AND result='ok'").fetchall()
+        assert rows == [("telegram",)] if telegram_won else [("whatsapp",)]
+        assert len([t for t in texts(api, STRANGER) if "Akun hotspot Anda sudah aktif" in t]) == 1
+
+
+def test_signup_store_conversations_and_codes(tmp_path):
+    from monitor.registration.signup_store import CODE_ALPHABET, SignupStore
+    from monitor.registration.store import RegistrationStore
+
+    requests, store = RegistrationStore(tmp_path / "s.db"), SignupStore(tmp_path / "s.db")
+    store.save(7, "7", "name", now=100.0, package="5M")
+    assert store.conversation(7, now=3699.0, ttl=3600).package == "5M"
+    assert store.conversations(3699.0, 3600) == 1
+    assert store.conversation(7, now=3700.0, ttl=3600) is None  # idle for the ttl: forgotten
+    assert store.conversations(3700.0, 3600) == 0
+    codes = set()
+    for i in range(300):
+        requests.add(f"r{i}", now=i, name="x", phone="", package="5M", message="", ip="telegram", code="1", ttl=60)
+        requests.check_code(f"r{i}", "1", now=i, max_attempts=5)
+        code = store.assign_code(f"r{i}")
+        assert len(code) == 4 and set(code) <= set(CODE_ALPHABET) and store.assign_code(f"r{i}") == code
+        codes.add(code)
+    assert len(codes) == 300  # unique among open requests
+    assert store.by_code(code.lower()) == "r299" and store.origin("r299").channel == "page"
+    store.set_origin("r1", "telegram", "42")
+    assert store.open_request("42") == "r1"
+    requests.finish("r1", "approved")
+    assert store.open_request("42") is None
