@@ -379,3 +379,28 @@ def test_signup_store_conversations_and_codes(tmp_path):
     assert store.open_request("42") == "r1"
     requests.finish("r1", "approved")
     assert store.open_request("42") is None
+
+
+async def test_decision_codes_go_through_the_rate_limit_and_roles(tmp_path):
+    from monitor.bot.access import Identity
+    from tests.bot_helpers import ADMIN as CORE_ADMIN
+    from tests.bot_helpers import Clock, make_core
+
+    clock = Clock()
+    core = make_core(tmp_path, [], clock=clock, rate_limit={"count": 2, "per": 60})
+    seen = []
+
+    async def decide(who, channel, code, approve, rest, markup):
+        seen.append((who.key, code, approve, rest))
+        return []
+
+    core.decision_code = decide
+    admin = Identity(f"tg:{CORE_ADMIN}", "admin", str(CORE_ADMIN))
+    assert await core.handle(admin, "telegram", "setujui k7f2 5M") == []
+    assert await core.handle(admin, "whatsapp", "TOLAK K7F2 kuota desa\npenuh") == []
+    limited = await core.handle(admin, "telegram", "SETUJUI K7F2")
+    assert "Terlalu banyak" in limited[0].text
+    clock.now += 61
+    stranger = Identity("wa:6289", None, "6289")
+    assert "tidak terdaftar" in (await core.handle(stranger, "whatsapp", "SETUJUI K7F2"))[0].text
+    assert seen == [(admin.key, "K7F2", True, "5M"), (admin.key, "K7F2", False, "kuota desa\npenuh")]
