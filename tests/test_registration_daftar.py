@@ -404,3 +404,28 @@ async def test_decision_codes_go_through_the_rate_limit_and_roles(tmp_path):
     stranger = Identity("wa:6289", None, "6289")
     assert "tidak terdaftar" in (await core.handle(stranger, "whatsapp", "SETUJUI K7F2"))[0].text
     assert seen == [(admin.key, "K7F2", True, "5M"), (admin.key, "K7F2", False, "kuota desa\npenuh")]
+
+
+async def test_a_typed_number_shares_the_pages_per_number_budget(tmp_path):
+    port = free_port()
+    async with make_sim() as sim, FakeBotApi() as api, waha_peer() as gw:
+        data = config(tmp_path, sim.port, api, gw.url, port)
+        data["registration"]["per_number"] = 1
+        engine = Engine(parse_config(data))
+        await engine.start()
+        try:
+            await api.message(STRANGER, "/daftar 5M Ani")
+            await said(api, STRANGER, "Nomor WhatsApp")
+            await api.message(STRANGER, "0812 3456 7891")
+            await said(api, STRANGER, "Kode verifikasi dikirim")
+            await api.message(STRANGER, "/daftar 5M Ani")  # starting over drops the request waiting for its code
+            await api.wait_for(lambda: len([t for t in texts(api, STRANGER) if "Nomor WhatsApp" in t]) == 2)
+            await api.message(STRANGER, "081234567891")
+            await said(api, STRANGER, "Terlalu banyak permintaan")
+            assert len(gw.received) == 1  # one code to that number in the window
+            await api.message(STRANGER, "Lewati")  # without a number it still goes through
+            await prompt(api, "Ani")
+        finally:
+            await engine.stop(grace=0.2)
+        db = sqlite3.connect(tmp_path / "state.db")
+        assert db.execute("SELECT status, phone FROM registration_requests").fetchall() == [("verified", "")]
