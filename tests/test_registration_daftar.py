@@ -77,7 +77,7 @@ async def test_daftar_end_to_end_with_the_shared_contact(tmp_path):
             await said(api, STRANGER, "/daftar")
             await api.message(STRANGER, "/resource")  # still refused, as before
             await said(api, STRANGER, "tidak terdaftar")
-            await api.message(STRANGER, "/daftar")
+            await api.message(STRANGER, "/start daftar")  # the login page's link t.me/BOT?start=daftar
             listing = (await said(api, STRANGER, "Pilih paket"))[0]
             buttons = listing["reply_markup"]["inline_keyboard"][0]
             assert [b["text"] for b in buttons] == ["2M-harian", "5M"]

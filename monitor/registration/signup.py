@@ -84,6 +84,9 @@ class TelegramSignup:
     # -- public commands ---------------------------------------------------------------------------
 
     async def help(self, who: Any, channel: str, args: list[str], markup: str) -> list[Reply] | None:
+        """/start, /bantuan, /help; ``/start daftar`` (the link t.me/BOT?start=daftar) starts /daftar."""
+        if args and args[0].lower() == "daftar":
+            return await self.daftar(who, channel, [], markup)
         return [Reply([escape(_t("help", self.lang))])] if _private(who, channel) else None
 
     async def cancel(self, who: Any, channel: str, args: list[str], markup: str) -> list[Reply] | None:
