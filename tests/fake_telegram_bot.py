@@ -62,6 +62,16 @@ class FakeBotApi:
                                              "chat": {"id": chat, "type": "private" if chat > 0 else "group"},
                                              "text": text}})
 
+    async def contact(self, user: int, phone: str, contact_user: int | None) -> int:
+        """The user shares a contact card (Telegram's "share my number" button sends their own, with
+        ``user_id`` = the sender; a forwarded card of someone else has another or no user_id)."""
+        card: dict[str, Any] = {"phone_number": phone, "first_name": "c"}
+        if contact_user is not None:
+            card["user_id"] = contact_user
+        return await self._push({"message": {"message_id": next(self._message_ids), "date": 1800000000,
+                                             "from": {"id": user, "is_bot": False, "first_name": "op"},
+                                             "chat": {"id": user, "type": "private"}, "contact": card}})
+
     async def press(self, user: int, data: str, message_id: int, chat: int | None = None) -> int:
         chat = user if chat is None else chat
         return await self._push({"callback_query": {"id": f"cq{next(self._ids)}", "data": data,

@@ -29,6 +29,12 @@ log = structlog.get_logger("pantau.bot")
 
 Emit = Callable[[Event], Awaitable[None]]
 _REPLY_CODE = re.compile(r"^\s*(ya|yes|y|batal|cancel|tidak|no)\s+(\d{4})\s*$", re.IGNORECASE)
+# a registration request's decision code (4 letters/digits), like the confirmation codes above:
+# ``SETUJUI K7F2`` / ``SETUJUI K7F2 PAKET`` / ``TOLAK K7F2 alasan``
+_DECIDE_CODE = re.compile(r"^\s*(setujui|approve|tolak|reject)\s+([a-z0-9]{4})(?:\s+(.*))?$",
+                          re.IGNORECASE | re.DOTALL)
+# another wing's handler: (identity, channel, args, markup) → replies, or None when it does not apply
+Public = Callable[[Identity, str, list[str], str], Awaitable["list[Reply] | None"]]
 
 
 @dataclass
@@ -58,6 +64,10 @@ class BotCore:
         self.probe = probe  # pantau's ICMP probe, for /ping from pantau as well as from the router
         self.limiter = RateLimiter(config.rate_limit.count, config.rate_limit.per)
         self._renderers: dict[str, BotRenderer] = {}
+        # commands open to identities on no list (the registration wing's /daftar, /start, /bantuan)
+        self.public: dict[str, Public] = {}
+        # (identity, channel, code, approve, rest, markup) → replies: registration decision codes
+        self.decision_code: Any = None
 
     def renderer(self, markup: Literal["html", "text"]) -> BotRenderer:
         if markup not in self._renderers:
@@ -80,16 +90,26 @@ class BotCore:
         if m:
             return await self.decide_code(who, channel, m.group(2), m.group(1).lower() in ("ya", "yes", "y"),
                                           markup=markup)
-        parsed = parse(text, set(COMMANDS))
-        if parsed is None:
+        d = _DECIDE_CODE.match(text) if self.decision_code is not None else None
+        parsed = None if d else parse(text, set(COMMANDS))
+        if parsed is None and d is None:
             return []
+        command = parsed.command if parsed is not None else "registration.code"
         if not self.limiter.allow(who.key, now):  # strangers too: a flood must not flood the audit route
-            log.warning("bot.rate_limited", identity=who.key, channel=channel, command=parsed.command)
+            log.warning("bot.rate_limited", identity=who.key, channel=channel, command=command)
             return [] if who.role is None else [Reply(self._msg(markup, "rate_limited"))]
+        if who.role is None and parsed is not None and command in self.public:  # e.g. /daftar
+            replies = await self.public[command](who, channel, parsed.args, markup)
+            if replies is not None:
+                return replies
         if who.role is None:
-            log.warning("bot.refused", identity=who.key, channel=channel, command=parsed.command)
-            await self._audit(who, channel, None, parsed.command, [], "refused", "unknown identity", now)
+            log.warning("bot.refused", identity=who.key, channel=channel, command=command)
+            await self._audit(who, channel, None, command, [], "refused", "unknown identity", now)
             return [] if self.config.unknown == "silent" else [Reply(self._msg(markup, "refused"))]
+        if d is not None:
+            return await self.decision_code(who, channel, d.group(2).upper(), d.group(1).lower() in
+                                            ("setujui", "approve"), (d.group(3) or "").strip(), markup)
+        assert parsed is not None
         cmd = COMMANDS.get(parsed.command)
         if cmd is None:
             return [Reply(self._msg(markup, "unknown", command=parsed.command))]

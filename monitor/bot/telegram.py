@@ -50,6 +50,9 @@ class TelegramBot:
         # replies to a message the bot sent: handler(who, message) → True when it took the reply
         # (e.g. a rejection reason for a registration request)
         self.reply_handlers: list[Any] = []
+        # every message (text or a shared contact) before the command core: handler(who, message) →
+        # True when it took it (e.g. the registration wing's /daftar conversation with a stranger)
+        self.message_handlers: list[Any] = []
 
     async def call(self, method: str, payload: dict[str, Any], *, timeout: float = 15.0) -> Any:
         """One Bot API call; the token (in the URL) never reaches an error or a log line."""
@@ -118,9 +121,14 @@ class TelegramBot:
         text = message.get("text")
         sender = (message.get("from") or {}).get("id")
         chat = (message.get("chat") or {}).get("id")
-        if not isinstance(text, str) or sender is None or chat is None:
+        if sender is None or chat is None or not (isinstance(text, str) or "contact" in message):
             return
         who = telegram_identity(self.bot_config, int(sender), int(chat))
+        for handler in self.message_handlers:
+            if await handler(who, message):
+                return
+        if not isinstance(text, str):
+            return
         if "reply_to_message" in message:
             for handler in self.reply_handlers:
                 if await handler(who, message):

@@ -22,6 +22,7 @@ def add_parser(sub: Any, with_config: Any) -> None:
 
 def cmd_subscriber(args: argparse.Namespace) -> int:
     from ..delivery.phone import normalize_msisdn
+    from ..registration.signup_store import SignupStore
     from ..registration.store import RegistrationStore
     from ..subscriptions.store import SubscriptionStore
     from .main import _load
@@ -41,6 +42,11 @@ def cmd_subscriber(args: argparse.Namespace) -> int:
         dropped = requests.forget(args.name, normalize_msisdn(args.name))
     finally:
         requests.close()
+    origins = SignupStore(path)  # a /daftar request's Telegram chat and code go with the request
+    try:
+        origins.prune_orphans()
+    finally:
+        origins.close()
     where = f" on router {args.router}" if args.router else ""
     print(f"forgot {args.name}{where}: {removed} record(s) deleted, {dropped} registration request(s) deleted")
     return 0

@@ -84,7 +84,8 @@ async def create_account(client: RouterClient, package: PackageConfig, request: 
     if expiry is not None:
         resource = await client.print("/system/resource")
         v7 = str((resource[0] if resource else {}).get("version", "")).startswith("7")
-    comment = " ".join(p for p in (format_expiry(expiry, v7=v7) if expiry else None, f"WA {request.phone}",
+    comment = " ".join(p for p in (format_expiry(expiry, v7=v7) if expiry else None,
+                                   f"WA {request.phone}" if request.phone else None,
                                    "pantau") if p)
     base = username_base(request.name)
     for _ in range(10):
@@ -133,12 +134,18 @@ class Approvals:
         cfg = bot.config
         self.admin_chats = [uid for uid, role in cfg.telegram_users.items() if role == "admin"] + \
                            [gid for gid, role in cfg.telegram_groups.items() if role == "admin"]
+        self.origins: Any = None  # SignupStore: a request from /daftar is answered in its Telegram chat
 
     async def ask(self, request: Request) -> None:
         """Send the request to every admin chat with Setujui / Tolak."""
         lines = ["<b>Permintaan akun baru</b>" if self.language == "id" else "<b>New account request</b>",
-                 f"Nama: {escape(request.name)}", f"WhatsApp: {escape(request.phone)}",
+                 f"Nama: {escape(request.name)}", f"WhatsApp: {escape(request.phone or '-')}",
                  f"Paket: {escape(request.package)}"]
+        origin = self.origins.origin(request.id) if self.origins is not None else None
+        if origin is not None and origin.channel == "telegram":
+            lines.append(f"Lewat: Telegram /daftar ({escape(origin.chat)})")
+        if origin is not None and origin.code:  # also for WhatsApp admins: SETUJUI CODE / TOLAK CODE
+            lines.append(f"Kode: <code>{escape(origin.code)}</code>")
         if request.message:
             lines.append(f"Pesan: {escape(request.message)}")
         # the admin may approve with another package than the one asked for
@@ -152,25 +159,32 @@ class Approvals:
             except PantauError as exc:
                 log.warning("registration.ask_failed", chat=chat, error=str(exc))
 
-    async def decide(self, who: Any, request_id: str, choice: str, message: dict[str, Any]) -> str:
+    async def decide(self, who: Any, request_id: str, choice: str, message: dict[str, Any], *,
+                     channel: str = "telegram", reason: str = "") -> str:
+        """One admin's decision (a Telegram button, or a WhatsApp code with ``channel`` and an
+        inline rejection ``reason``); returns the short answer for the decider."""
         now = time.time()
         chat = (message.get("chat") or {}).get("id")
         edit = str(message["message_id"]) if "message_id" in message else None
         approve = choice == "y" or (choice[:1] == "p" and choice[1:].isdigit() and int(choice[1:]) < len(self.packages))
         command = "registration.approve" if approve else "registration.reject"
         if not who.may("admin"):
-            await self._audit(who, command, [request_id], "denied", "needs admin", now)
+            await self._audit(who, command, [request_id], "denied", "needs admin", now, channel)
             return "Hanya admin." if self.language == "id" else "Admins only."
         request = self.store.get(request_id)
         if request is None or not self.store.claim(request_id, "approving" if approve else "rejected",
                                                    by=who.key):
-            state = request.status if request else "unknown"
-            log.info("registration.decision_stale", identity=who.key, request=request_id, state=state)
-            return f"Sudah diputuskan ({state})." if self.language == "id" else f"Already decided ({state})."
+            state, by, _ = self.store.outcome(request_id) or ("unknown", None, None)
+            log.info("registration.decision_stale", identity=who.key, request=request_id, state=state, by=by)
+            by = f", {'oleh' if self.language == 'id' else 'by'} {by}" if by else ""
+            return f"Sudah diputuskan ({state}{by})." if self.language == "id" else f"Already decided ({state}{by})."
         if not approve:
-            await self._tell(request, words("rejected", self.language))
+            label = "Alasan" if self.language == "id" else "Reason"
+            await self._tell(request, words("rejected", self.language) + (f"\n{label}: {reason[:500]}" if reason
+                                                                         else ""))
             self._show(request_id, {"status": "rejected"})
-            await self._audit(who, command, [request_id, request.package], "ok", None, now)
+            await self._audit(who, command, [request_id, request.package], "ok", "with reason" if reason else None,
+                              now, channel)
             hint = "Balas pesan ini untuk mengirim alasan ke pemohon." if self.language == "id" else \
                 "Reply to this message to send the requester a reason."
             text = f"Ditolak oleh {who.key}: {escape(request.name)}\n{hint}"
@@ -194,7 +208,7 @@ class Approvals:
                 await client.close()
         except RouterError as exc:
             self.store.finish(request_id, "failed", detail=str(exc))
-            await self._audit(who, command, [request_id, package.name], "router_down", str(exc), now)
+            await self._audit(who, command, [request_id, package.name], "router_down", str(exc), now, channel)
             await self._edit(chat, f"Gagal membuat akun: {escape(str(exc))}", edit)
             return "Gagal." if self.language == "id" else "Failed."
         self.store.finish(request_id, "approved", username=user, package=package.name)
@@ -204,7 +218,7 @@ class Approvals:
         self._show(request_id, {"status": "approved", "text": credentials})
         sent = await self._tell(request, credentials)
         await self._audit(who, command, [request_id, package.name, user], "ok",
-                          None if sent else "credentials not delivered over WhatsApp", now)
+                          None if sent else "credentials not delivered", now, channel)
         await self._edit(chat, f"Disetujui oleh {who.key}: {escape(request.name)} → user <code>{escape(user)}"
                                f"</code> ({escape(package.profile)})" + ("" if sent else " — WhatsApp gagal"), edit)
         return "Disetujui." if self.language == "id" else "Approved."
@@ -235,13 +249,24 @@ class Approvals:
             del self.shown[next(iter(self.shown))]
 
     async def _tell(self, request: Request, text: str) -> bool:
-        try:
-            await self.sender.send(request.phone, text)
-            return True
-        except PantauError as exc:
-            log.warning("registration.tell_failed", request=request.id, phone=mask_recipient(request.phone),
-                        error=str(exc))
-            return False
+        """To the requester: over WhatsApp when there is a (verified) number, and to the Telegram
+        chat of a /daftar request. True when one of them got it."""
+        origin = self.origins.origin(request.id) if self.origins is not None else None
+        told = False
+        if origin is not None and origin.channel == "telegram" and origin.chat:
+            try:
+                await self.telegram.send(origin.chat, Reply([escape(text)]))
+                told = True
+            except PantauError as exc:
+                log.warning("registration.tell_failed", request=request.id, channel="telegram", error=str(exc))
+        if request.phone:
+            try:
+                await self.sender.send(request.phone, text)
+                told = True
+            except PantauError as exc:
+                log.warning("registration.tell_failed", request=request.id, phone=mask_recipient(request.phone),
+                            error=str(exc))
+        return told
 
     async def _edit(self, chat: Any, text: str, edit: str | None) -> None:
         if chat is None:
@@ -252,13 +277,13 @@ class Approvals:
             log.warning("registration.edit_failed", error=str(exc))
 
     async def _audit(self, who: Any, command: str, args: list[str], result: str, detail: str | None,
-                     now: float) -> None:
-        self.bot_store.audit(at=now, channel="telegram", identity=who.key, role=who.role, router=self.router.name,
+                     now: float, channel: str = "telegram") -> None:
+        self.bot_store.audit(at=now, channel=channel, identity=who.key, role=who.role, router=self.router.name,
                              command=command, args=args, result=result, detail=detail)
-        log.info("bot.audit", identity=who.key, channel="telegram", role=who.role, router=self.router.name,
+        log.info("bot.audit", identity=who.key, channel=channel, role=who.role, router=self.router.name,
                  command=command, args=args, result=result)
         kind = "audit.refused" if result == "denied" else "audit.command"
-        await self.engine.emit(Event(kind, Source(kind="bot", name="telegram"),
-                                     {"identity": who.key, "channel": "telegram", "role": who.role,
+        await self.engine.emit(Event(kind, Source(kind="bot", name=channel),
+                                     {"identity": who.key, "channel": channel, "role": who.role,
                                       "router": self.router.name, "command": command, "args": args,
                                       "result": result, "detail": detail}))

@@ -44,6 +44,9 @@ class RegistrationConfig(BaseModel):
     # WhatsApp self-service through the bot's WhatsApp inbound (bot.whatsapp): numbers not on the
     # bot's lists may ask cek / status / kuota / bantuan; numbers with no account get `link`
     self_service: bool = False
+    # /daftar in the bot's Telegram (with approvals on): people on no list register through the bot
+    telegram_signup: bool = True
+    per_telegram_user: int = Field(3, ge=1, le=1000)  # /daftar conversations per Telegram user per window
 
     @field_validator("listen")
     @classmethod

@@ -33,15 +33,26 @@ class RegistrationService:
         self.page = RegistrationPage(config, self.store, send_code=provider.send, on_verified=self.verified,
                                      country_code=notifier.config.country_code)
         self.approvals: Any = None
+        self.codes: Any = None  # approval_codes.CodeApprovals: WhatsApp admins answer SETUJUI K7F2
+        self.signup: Any = None  # signup.TelegramSignup: /daftar in the bot
+        self.origins: Any = None
         self.web = WebServer(HttpConfig(listen=config.listen))
         self.web.add_routes(self.page.routes())
 
     async def start(self) -> None:
         if self.config.router is not None:  # after the bot started: the buttons go through its Telegram
             from .approval import Approvals
+            from .approval_codes import CodeApprovals
+            from .signup_store import SignupStore
 
             self.approvals = Approvals(self.engine, self.config, self.store, self.provider, self.page.packages)
             self.page.status_of = self.approvals.shown.get
+            self.origins = self.approvals.origins = SignupStore(self.engine.config.settings.state.path)
+            self.codes = CodeApprovals(self.approvals, self.origins, self.engine.bot, language=self.config.language)
+            if self.config.telegram_signup:
+                from .signup import TelegramSignup
+
+                self.signup = TelegramSignup(self, self.origins)
         if self.config.self_service:
             self._start_self_service()
         try:
@@ -77,8 +88,11 @@ class RegistrationService:
                                       "package": package.name, "profile": package.profile,
                                       "message": request.message or None}))
         if self.approvals is not None:
+            await self.codes.ask(request)  # gives the request its code, shown to Telegram admins too
             await self.approvals.ask(request)
 
     async def aclose(self) -> None:
         await self.web.aclose()
         self.store.close()
+        if self.origins is not None:
+            self.origins.close()

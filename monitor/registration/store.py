@@ -95,6 +95,12 @@ class RegistrationStore:
         self._db.execute("UPDATE registration_requests SET status=?, username=?, detail=?, "
                          "package=COALESCE(?, package) WHERE id=?", (status, username, detail, package, request_id))
 
+    def outcome(self, request_id: str) -> tuple[str, str | None, str | None] | None:
+        """(status, decided by, user name) of a request: who was first, for the ones who come late."""
+        row = self._db.execute("SELECT status, decided_by, username FROM registration_requests WHERE id=?",
+                               (request_id,)).fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
     def interrupted(self) -> list[str]:
         """Requests a crash left between an admin's Setujui and its outcome → ``failed`` (not retried:
         the user may already exist on the router). Returns their ids."""
