@@ -44,6 +44,14 @@ class RegistrationConfig(BaseModel):
     # WhatsApp self-service through the bot's WhatsApp inbound (bot.whatsapp): numbers not on the
     # bot's lists may ask cek / status / kuota / bantuan; numbers with no account get `link`
     self_service: bool = False
+    # a chat with the admins on the page itself (/chat), relayed to the bot's Telegram admins; their
+    # replies show on the visitor's page (and go to WhatsApp when that browser verified a number)
+    chat: bool = False
+    chat_per_ip: int = Field(30, ge=1, le=10_000)  # chat messages per client address per window
+    chat_per_session: int = Field(10, ge=1, le=1000)  # chat messages per visitor (browser) per window
+    chat_max_open: int = Field(50, ge=1, le=10_000)  # visitors with an open chat at once
+    # relayed messages (WhatsApp and page), page chats and rejection-reason prompts are kept this long
+    relay_keep: PositiveDuration = 7 * 86400.0
 
     @field_validator("listen")
     @classmethod
