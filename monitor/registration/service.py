@@ -54,6 +54,9 @@ class RegistrationService:
         if self.config.self_service:
             self._start_self_service()
         self._start_relay()
+        pruned = self.threads.prune(time.time())  # expired relay threads, reason prompts, page chats
+        if pruned:
+            log.info("relay.pruned", rows=pruned)
         try:
             await self.web.start()
         except ConfigError as exc:
@@ -93,8 +96,7 @@ class RegistrationService:
             self.self_service.relay = relay
         if self.page.chat is not None:
             self.page.chat.relay = relay
-        pruned = self.threads.prune(time.time())
-        log.info("relay.started", admin_chats=len(admins), chat=self.config.chat, pruned=pruned)
+        log.info("relay.started", admin_chats=len(admins), chat=self.config.chat)
 
     async def verified(self, request: Request) -> None:
         package = self.page.packages[request.package]
