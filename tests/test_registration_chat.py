@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import sqlite3
 
 import aiohttp
 import pytest
@@ -205,6 +206,25 @@ async def test_per_address_limit(tmp_path):
                 assert (await b.say("tiga"))[0] == 429  # same address, another session
         finally:
             await engine.stop(grace=0.2)
+
+
+async def test_a_message_no_admin_chat_took_is_told_and_not_kept(tmp_path):
+    port = free_port()
+    async with make_sim() as sim, fonnte_peer() as gw, FakeBotApi() as api:
+        data = chat_config(tmp_path, sim.port, gw.url, api, port)
+        data["bot"]["telegram_users"] = {OPERATOR: "operator"}  # no admin chat to relay to
+        engine = Engine(parse_config(data))
+        await engine.start()
+        try:
+            async with Visitor(f"http://127.0.0.1:{port}") as v:
+                status, html = await v.say("Halo?")
+                assert status == 502 and "tidak dapat diteruskan" in html and "Halo?</textarea>" in html
+                assert (await v.messages())["messages"] == []
+        finally:
+            await engine.stop(grace=0.2)
+    db = sqlite3.connect(tmp_path / "state.db")
+    assert db.execute("SELECT COUNT(*) FROM chat_messages").fetchone() == (0,)
+    assert db.execute("SELECT SUM(messages) FROM chat_sessions").fetchone()[0] in (0, None)
 
 
 async def test_chat_needs_the_telegram_bot(tmp_path):

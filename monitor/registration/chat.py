@@ -94,10 +94,12 @@ class ChatPage:
                 log.warning("chat.full", open=self.max_open, remote=remote)
                 return self._chat(request, lang, error="chat_busy", status=503, draft=message)
             session = self.threads.open_session(token, ip=remote, now=now)
+        # stored first, so an admin's very quick answer is listed after the question
+        seq = self.threads.add_message(session.id, "visitor", message, now=now)
         if self.relay is None or not await self.relay.forward_page(session, message):
+            self.threads.drop_message(session.id, seq)
             log.warning("chat.relay_failed", chat_session=session.id)
             return self._chat(request, lang, error="chat_failed", status=502, draft=message, token=new_token)
-        self.threads.add_message(session.id, "visitor", message, now=now)
         log.info("chat.message", chat_session=session.id, remote=remote, length=len(message))
         response = web.Response(status=303, headers={"Location": f"/chat?lang={lang}"})
         if new_token is not None:

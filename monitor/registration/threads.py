@@ -130,6 +130,11 @@ class RelayStore:
             raise
         return int(seq or 0)
 
+    def drop_message(self, session_id: str, seq: int) -> None:
+        """Take back a message that could not be relayed (it does not count as an open conversation)."""
+        if self._db.execute("DELETE FROM chat_messages WHERE session=? AND seq=?", (session_id, seq)).rowcount:
+            self._db.execute("UPDATE chat_sessions SET messages=MAX(messages-1, 0) WHERE id=?", (session_id,))
+
     def messages(self, session_id: str, *, after: int = 0) -> list[ChatMessage]:
         rows = self._db.execute("SELECT seq, at, sender, text FROM chat_messages WHERE session=? AND seq > ? "
                                 "ORDER BY seq", (session_id, after)).fetchall()
