@@ -114,3 +114,47 @@ def test_threads_expire_a_reason_is_taken_once_and_the_file_is_private(tmp_path)
     store.close()
     raw = path.read_bytes() + (path.with_name("state.db-wal").read_bytes() if path.with_name("state.db-wal").exists() else b"")
     assert b"t" * 43 not in raw  # only the token's hash is kept
+
+
+async def test_a_real_pantau_run_killed_and_started_again_delivers_the_replies(tmp_path):
+    """The same through `pantau run` processes: the first relays a WhatsApp message and a page chat
+    and is killed with SIGKILL; the second takes the admin's replies to both."""
+    import yaml
+
+    from tests.pantau_proc import Pantau, wait_until
+    from tests.test_phone_masking_sweep import config as run_config
+
+    http_port, reg_port = free_port(), free_port()
+    async with make_sim() as sim, fonnte_peer() as gw, FakeBotApi() as api, aiohttp.ClientSession() as http:
+        path = tmp_path / "monitor.yaml"
+        data = run_config(tmp_path, sim.port, gw.url, api, http_port, reg_port, "http://127.0.0.1:9/")
+        data["routes"], data["notifiers"] = [], data["notifiers"][:1]
+        del data["subscriptions"]
+        path.write_text(yaml.safe_dump(data))
+        visitor = Visitor(f"http://127.0.0.1:{reg_port}")
+        first = Pantau(path, tmp_path / "run1.log")
+        try:
+            await first.wait_log("started", timeout=30)
+            await visitor.reload()
+            async with http.post(f"http://127.0.0.1:{http_port}/bot/whatsapp", params={"key": KEY},
+                                 data={"device": "6280000000", "sender": STRANGER, "message": "Mau pasang"}) as r:
+                assert r.status == 200
+            wa_thread = (await api.wait_for(lambda: relayed_with(api, "Mau pasang")))[0]
+            assert (await visitor.say("Paket malam ada?"))[0] == 303
+            page_thread = (await api.wait_for(lambda: relayed_with(api, "Paket malam")))[0]
+            first.kill9()
+        finally:
+            first.ensure_dead()
+        second = Pantau(path, tmp_path / "run2.log")
+        try:
+            await second.wait_log("started", timeout=30)
+            await admin_reply(api, ADMIN, wa_thread["_message_id"], "Besok pagi")
+            await admin_reply(api, ADMIN, page_thread["_message_id"], "Ada, 10 ribu")
+            await wait_until(lambda: any(r.fields.get("target") == STRANGER and gw_text(r) == "Admin: Besok pagi"
+                                         for r in gw.received), what="WhatsApp reply after the restart")
+            await second.wait_log("relay.replied", 2)
+            assert "<b>Admin:</b> Ada, 10 ribu" in await visitor.reload()
+            assert second.stop() == 0
+        finally:
+            await visitor.__aexit__(None, None, None)
+            second.ensure_dead()
