@@ -49,7 +49,7 @@ class RegistrationConfig(BaseModel):
     chat: bool = False
     chat_per_ip: int = Field(30, ge=1, le=10_000)  # chat messages per client address per window
     chat_per_session: int = Field(10, ge=1, le=1000)  # chat messages per visitor (browser) per window
-    chat_max_open: int = Field(50, ge=1, le=10_000)  # visitors with an open chat at once
+    chat_max_open: int = Field(200, ge=1, le=10_000)  # conversations active within relay_keep, at once
     # relayed messages (WhatsApp and page), page chats and rejection-reason prompts are kept this long
     relay_keep: PositiveDuration = 7 * 86400.0
 
