@@ -279,6 +279,15 @@ def test_subscriber_forget_deletes_registration_requests(tmp_path):
         store.add(rid, now=0, name="x", phone=phone, package="2M", message="", ip="1", code="1", ttl=60)
     store.finish("r1", "approved", username="budi482")
     store.close()
+    from monitor.registration.threads import RelayStore
+
+    threads = RelayStore(db)  # relayed WhatsApp messages and a page chat of budi's and another number
+    threads.add_thread(111, 1, "wa", "6285712345678", now=0)
+    session = threads.open_session("k" * 43, ip="1", now=0, phone="6285712345678")
+    threads.add_message(session.id, "visitor", "halo", now=0)
+    threads.add_thread(111, 2, "page", session.id, now=0)
+    threads.add_thread(111, 3, "wa", "6282222222222", now=0)
+    threads.close()
     path = tmp_path / "monitor.yaml"
     path.write_text(yaml.safe_dump({"state": {"path": str(db)}, "plugins_dir": None}))
     for name in ("budi482", "0811-1111-1111"):
@@ -287,3 +296,7 @@ def test_subscriber_forget_deletes_registration_requests(tmp_path):
         assert proc.returncode == 0 and "1 registration request(s) deleted" in proc.stdout, proc.stderr
     rows = sqlite3.connect(db).execute("SELECT id FROM registration_requests").fetchall()
     assert rows == [("r3",)]
+    left = sqlite3.connect(db)
+    assert left.execute("SELECT target FROM relay_threads").fetchall() == [("6282222222222",)]
+    assert left.execute("SELECT COUNT(*) FROM chat_sessions").fetchone() == (0,)
+    assert left.execute("SELECT COUNT(*) FROM chat_messages").fetchone() == (0,)

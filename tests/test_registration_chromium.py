@@ -43,3 +43,40 @@ async def test_a_phone_browser_registers(tmp_path):
             assert "Siti Aminah" in tg.received[0].fields["text"] and "6281234567890" in tg.received[0].fields["text"]
         finally:
             await engine.stop(grace=0.2)
+
+
+@pytest.mark.skipif(chromium_binary() is None,
+                    reason="Chromium is not installed (Debian package `chromium`; .ci/run installs it)")
+async def test_a_phone_browser_chats_with_the_admin(tmp_path):
+    """The page chat at 360 px: the visitor's message reaches the admins' Telegram chat; the admin's
+    reply appears on the open page by itself (the polling script), escaped, with no reload."""
+    from tests.bot_helpers import make_sim
+    from tests.fake_peers import fonnte_peer
+    from tests.fake_telegram_bot import FakeBotApi
+    from tests.test_registration_chat import ADMIN, admin_reply, chat_config, relayed_with
+
+    port = free_port()
+    async with make_sim() as sim, fonnte_peer() as gw, FakeBotApi() as api:
+        engine = Engine(parse_config(chat_config(tmp_path, sim.port, gw.url, api, port)))
+        await engine.start()
+        try:
+            async with chromium_page(tmp_path / "profile") as page:
+                await page.send("Page.navigate", url=f"http://127.0.0.1:{port}/")
+                await page.wait_until("document.querySelector('a[href^=\"/chat\"]') !== null")
+                await page.evaluate("document.querySelector('a[href^=\"/chat\"]').click()")
+                await page.wait_until("document.querySelector('#chat-text') !== null")
+                assert await page.evaluate("document.documentElement.scrollWidth <= 360")
+                await page.evaluate("document.querySelector('#chat-text').value = 'Wifi mati sejak pagi'")
+                await page.evaluate("document.querySelector('button[type=submit]').click()")
+                await page.wait_until("document.querySelector('#log').innerText.includes('Wifi mati sejak pagi')")
+                relayed = (await api.wait_for(lambda: relayed_with(api, "Wifi mati sejak pagi")))[0]
+                marker = await page.evaluate("window.__same = 1")  # survives only if the page does not reload
+                assert marker == 1
+                await admin_reply(api, ADMIN, relayed["_message_id"], "Sedang diperbaiki <img src=x>")
+                await page.wait_until("document.querySelector('#log').innerText.includes('Sedang diperbaiki <img src=x>')",
+                                      timeout=30)
+                assert await page.evaluate("window.__same === 1")  # shown by the poll, not a reload
+                assert await page.evaluate("document.querySelectorAll('#log img').length === 0")
+                assert await page.evaluate("document.documentElement.scrollWidth <= 360")
+        finally:
+            await engine.stop(grace=0.2)

@@ -142,8 +142,12 @@ async def test_cloud_uses_template_outside_24h_window(http):
     async with cloud_peer() as peer:
         peer.queue(cloud_error(131047, "Re-engagement message", details="more than 24 hours"))
         notifier = make(http, "cloud", peer.url, template="pantau_alert", template_language="id")
-        await notifier.send(SAMPLES["host.down"], NUMBER)
+        with capture_logs() as logs:
+            await notifier.send(SAMPLES["host.down"], NUMBER)
         text_req, template_req = peer.received
+    fallback = [e for e in logs if e["event"] == "whatsapp.cloud_template_fallback"]
+    assert len(fallback) == 1 and fallback[0]["recipient"].count("*") >= 3
+    assert NUMBER not in str([e for e in logs if e["log_level"] != "debug"])
     assert text_req.json["type"] == "text"
     template = template_req.json["template"]
     assert template_req.json["type"] == "template" and template["name"] == "pantau_alert"

@@ -10,9 +10,9 @@ from typing import Any
 def add_parser(sub: Any, with_config: Any) -> None:
     s = with_config(sub.add_parser(
         "subscriber", help="manage what pantau keeps about a subscriber",
-        description="Delete a subscriber's expiry/quota records (period, counters, warnings sent) "
-                    "and registration requests (by the user they became, or by phone number) "
-                    "from the state DB.",
+        description="Delete a subscriber's expiry/quota records (period, counters, warnings sent), "
+                    "registration requests (by the user they became, or by phone number) and relayed "
+                    "messages and page chats of that number from the state DB.",
         epilog="example: pantau subscriber forget budi -c monitor.yaml"))
     s.add_argument("action", choices=["forget"])
     s.add_argument("name", help="the hotspot user name (or a phone number: its registration requests)")
@@ -24,6 +24,7 @@ def cmd_subscriber(args: argparse.Namespace) -> int:
     from ..delivery.phone import normalize_msisdn
     from ..registration.signup_store import SignupStore
     from ..registration.store import RegistrationStore
+    from ..registration.threads import RelayStore
     from ..subscriptions.store import SubscriptionStore
     from .main import _load
 
@@ -38,8 +39,10 @@ def cmd_subscriber(args: argparse.Namespace) -> int:
     finally:
         store.close()
     requests = RegistrationStore(path)
+    phone = normalize_msisdn(args.name)
     try:
-        dropped = requests.forget(args.name, normalize_msisdn(args.name))
+        phones = {p for p in (phone, *requests.phones_of(args.name)) if p}
+        dropped = requests.forget(args.name, phone)
     finally:
         requests.close()
     origins = SignupStore(path)  # a /daftar request's Telegram chat and code go with the request
@@ -47,6 +50,12 @@ def cmd_subscriber(args: argparse.Namespace) -> int:
         origins.prune_orphans()
     finally:
         origins.close()
+    threads = RelayStore(path)  # relayed messages and page chats of those numbers
+    try:
+        chats = sum(threads.forget(p) for p in phones)
+    finally:
+        threads.close()
     where = f" on router {args.router}" if args.router else ""
-    print(f"forgot {args.name}{where}: {removed} record(s) deleted, {dropped} registration request(s) deleted")
+    print(f"forgot {args.name}{where}: {removed} record(s) deleted, {dropped} registration request(s) deleted, "
+          f"{chats} relay/chat row(s) deleted")
     return 0

@@ -36,7 +36,7 @@ from .delivery_stats import DeliveryStats
 from .notify import Notifier, NotifierConfig
 from .outbox_queries import OutboxQueries
 from .outbox_store import Message, OutboxStore
-from .phone import mask_recipient
+from .phone import mask_phones, mask_recipient
 from .ratelimit import LaneBuckets, acquire
 
 __all__ = ["Outbox", "OutboxClosed"]
@@ -387,7 +387,8 @@ class Outbox(OutboxQueries):
             log.info("delivery.digest" if digest else "delivery.sent", latency_ms=latency_ms, **fields)
             return
         lane.sending = False
-        error = redact(error)  # a peer may echo a token: masked before the log line and SQLite
+        # a peer may echo a token or a subscriber's number: masked before the log line and SQLite
+        error = mask_phones(redact(error))
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         now = self._clock()
         ids = [m.id for m in msgs]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["find_phone", "is_group_id", "normalize_msisdn"]
+__all__ = ["find_phone", "is_group_id", "mask_phones", "mask_recipient", "normalize_msisdn"]
 
 _SEPARATORS = re.compile(r"[\s.\-()/]")
 _WA_SUFFIX = re.compile(r"@(c\.us|s\.whatsapp\.net)$", re.IGNORECASE)
@@ -88,3 +88,39 @@ def mask_recipient(recipient: str | None) -> str | None:
         return recipient
     digits = m.group(2)
     return f"{m.group(1)}{digits[:5]}{'*' * (len(digits) - 8)}{digits[-3:]}{m.group(3) or ''}"
+
+
+def mask_phones(text: str, country_code: str = "62") -> str:
+    """Every phone number in free text — ``0857-1234-5678``, ``+62 857 1234 5678``, ``628…@c.us``
+    — shown masked (``62857*****678``): for what a peer writes back (a gateway's error naming the
+    target) before it reaches a log line. IP addresses, dates and other digit runs stay as they are."""
+    if not text:
+        return text
+
+    def one(candidate: str) -> str | None:
+        if candidate[:1] not in ("+", "0") and not candidate.startswith(country_code):
+            return None  # a bare "857…" in free text is more likely an id than a number
+        number = None if _looks_like_ip(candidate) else normalize_msisdn(candidate, country_code)
+        return None if number is None else mask_recipient(number)
+
+    def masked(match: re.Match[str]) -> str:
+        candidate = match.group(0)
+        whole = one(candidate)
+        if whole is not None:
+            return whole
+        # a number beside other digits ("HTTP 400 0857 1234 5678"): the longest run of the
+        # space-separated pieces that is a number, from the left
+        pieces, out, i = candidate.split(" "), [], 0
+        while i < len(pieces):
+            for j in range(len(pieces), i, -1):
+                found = one(" ".join(pieces[i:j]))
+                if found is not None:
+                    out.append(found)
+                    i = j
+                    break
+            else:
+                out.append(pieces[i])
+                i += 1
+        return " ".join(out)
+
+    return _CANDIDATE.sub(masked, str(text))

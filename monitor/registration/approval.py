@@ -28,6 +28,7 @@ from ..routeros.config import RouterConfig
 from ..subscriptions.mikhmon import format_expiry
 from .config import PackageConfig, RegistrationConfig
 from .store import RegistrationStore, Request
+from .threads import RelayStore
 
 log = structlog.get_logger("pantau.registration")
 
@@ -102,7 +103,7 @@ async def create_account(client: RouterClient, package: PackageConfig, request: 
 
 class Approvals:
     def __init__(self, engine: Any, config: RegistrationConfig, store: RegistrationStore, sender: Any,
-                 packages: dict[str, PackageConfig]):
+                 packages: dict[str, PackageConfig], *, threads: RelayStore):
         settings = engine.config.settings
         routers = {r.name: r for r in settings.routers}
         router = routers.get(config.router or "")
@@ -130,7 +131,7 @@ class Approvals:
                       hint="pantau stopped while creating this account: check the router and tell the requester")
         self.telegram.callbacks["rg"] = self.decide
         self.telegram.reply_handlers.append(self.reason)
-        self._rejected: dict[tuple[Any, int], str] = {}  # (chat, prompt message id) → request id (memory)
+        self.threads = threads  # (chat, prompt message id) → rejected request id, kind "reason" (state DB)
         cfg = bot.config
         self.admin_chats = [uid for uid, role in cfg.telegram_users.items() if role == "admin"] + \
                            [gid for gid, role in cfg.telegram_groups.items() if role == "admin"]
@@ -188,10 +189,8 @@ class Approvals:
             hint = "Balas pesan ini untuk mengirim alasan ke pemohon." if self.language == "id" else \
                 "Reply to this message to send the requester a reason."
             text = f"Ditolak oleh {who.key}: {escape(request.name)}\n{hint}"
-            if edit is not None:
-                self._rejected[(chat, int(edit))] = request_id
-                while len(self._rejected) > 500:
-                    del self._rejected[next(iter(self._rejected))]
+            if edit is not None and chat is not None:
+                self.threads.add_thread(chat, int(edit), "reason", request_id, now=now)
             await self._edit(chat, text, edit)
             return "Ditolak." if self.language == "id" else "Rejected."
         package = self.packages[request.package] if choice == "y" else list(self.packages.values())[int(choice[1:])]
@@ -227,12 +226,11 @@ class Approvals:
         """An admin's reply to a rejected request's prompt: its text goes to the requester (once)."""
         chat = (message.get("chat") or {}).get("id")
         replied = (message.get("reply_to_message") or {}).get("message_id")
-        request_id = self._rejected.get((chat, replied)) if isinstance(replied, int) else None
         text = str(message.get("text") or "").strip()
-        if request_id is None or not text or not who.may("admin"):
+        if not isinstance(replied, int) or chat is None or not text or not who.may("admin"):
             return False
-        del self._rejected[(chat, replied)]
-        request = self.store.get(request_id)
+        request_id = self.threads.take_thread(chat, replied, "reason", now=time.time())  # once
+        request = self.store.get(request_id) if request_id is not None else None
         if request is None:
             return False
         label = "Alasan" if self.language == "id" else "Reason"

@@ -47,6 +47,14 @@ class RegistrationConfig(BaseModel):
     # /daftar in the bot's Telegram (with approvals on): people on no list register through the bot
     telegram_signup: bool = True
     per_telegram_user: int = Field(3, ge=1, le=1000)  # /daftar conversations per Telegram user per window
+    # a chat with the admins on the page itself (/chat), relayed to the bot's Telegram admins; their
+    # replies show on the visitor's page (and go to WhatsApp when that browser verified a number)
+    chat: bool = False
+    chat_per_ip: int = Field(30, ge=1, le=10_000)  # chat messages per client address per window
+    chat_per_session: int = Field(10, ge=1, le=1000)  # chat messages per visitor (browser) per window
+    chat_max_open: int = Field(200, ge=1, le=10_000)  # conversations active within relay_keep, at once
+    # relayed messages (WhatsApp and page), page chats and rejection-reason prompts are kept this long
+    relay_keep: PositiveDuration = 7 * 86400.0
 
     @field_validator("listen")
     @classmethod

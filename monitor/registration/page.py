@@ -23,6 +23,7 @@ from aiohttp import web
 
 from ..delivery.phone import mask_recipient, normalize_msisdn
 from ..errors import PantauError
+from .chat import ChatPage
 from .config import RegistrationConfig
 from .limits import WindowLimit
 from .store import RegistrationStore, Request
@@ -40,6 +41,7 @@ h1{font-size:1.3rem}label{display:block;margin-top:.8rem;font-weight:bold}
 input,select,textarea{width:100%;box-sizing:border-box;font-size:1rem;padding:.5rem;margin-top:.2rem}
 button{margin-top:1rem;width:100%;font-size:1.1rem;padding:.7rem;background:#1a6;color:#fff;border:0}
 .err{background:#fdd;padding:.5rem}.ok{background:#dfd;padding:.5rem}.hp{position:absolute;left:-9999px}
+.me{background:#eef;padding:.5rem}#log p{margin:.3rem 0;overflow-wrap:anywhere}
 """
 
 
@@ -54,11 +56,12 @@ class RegistrationPage:
         self.packages = {p.name: p for p in config.packages}
         # request id → {"status": approved|rejected, "text": …} once an admin decided (approvals on)
         self.status_of: Callable[[str], dict[str, str] | None] | None = None
+        self.chat: ChatPage | None = None  # registration.chat: the page chat (monitor/registration/chat.py)
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/", self.form), web.post("/", self.submit), web.post("/verify/{id}", self.verify),
                 web.get("/request/{id}", self.request_status),
-                web.get("/style.css", self.style)]
+                web.get("/style.css", self.style)] + (self.chat.routes() if self.chat is not None else [])
 
     # -- handlers ----------------------------------------------------------------------------------
 
@@ -132,7 +135,11 @@ class RegistrationPage:
         body = f'<p class="ok">{escape(text("done", lang, name=saved.name))}</p>'
         if self.status_of is not None:  # approvals on: the page follows the decision while it is open
             body += f'<p><a href="/request/{escape(request_id)}?lang={lang}">{escape(text("follow", lang))}</a></p>'
-        return self._page(request, lang, body)
+        new_chat = self.chat.link_phone(request, saved.phone, self.clock()) if self.chat is not None else None
+        response = self._page(request, lang, body + self._chat_link(lang))
+        if self.chat is not None and new_chat is not None:
+            self.chat.set_cookie(response, request, new_chat)
+        return response
 
     async def request_status(self, request: web.Request) -> web.Response:
         """What became of a verified request: the credentials once approved (the request id, 128
@@ -169,15 +176,19 @@ class RegistrationPage:
             return None
         return form
 
+    def _chat_link(self, lang: str) -> str:
+        return f'<p><a href="/chat?lang={lang}">{escape(text("chat_link", lang))}</a></p>' if self.chat else ""
+
     def _page(self, request: web.Request, lang: str, body: str, *, status: int = 200,
-              csrf: str | None = None, refresh: int | None = None) -> web.Response:
+              csrf: str | None = None, refresh: int | None = None, title: str = "title",
+              path: str = "/") -> web.Response:
         other = "en" if lang == "id" else "id"
         meta = f'<meta http-equiv="refresh" content="{refresh}">' if refresh else ""
         html = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">{meta}'
                 f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-                f'<title>{escape(text("title", lang))}</title><link rel="stylesheet" href="/style.css"></head>'
-                f'<body><p><a href="/?lang={other}">{escape(text("other_lang", lang))}</a></p>'
-                f'<h1>{escape(text("title", lang))}</h1>{body}</body></html>')
+                f'<title>{escape(text(title, lang))}</title><link rel="stylesheet" href="/style.css"></head>'
+                f'<body><p><a href="{path}?lang={other}">{escape(text("other_lang", lang))}</a></p>'
+                f'<h1>{escape(text(title, lang))}</h1>{body}</body></html>')
         response = web.Response(text=html, content_type="text/html", status=status)
         if csrf is not None:
             response.set_cookie(CSRF_COOKIE, csrf, max_age=3600, path="/", httponly=True, samesite="Strict",
@@ -203,7 +214,7 @@ class RegistrationPage:
         def field(key: str) -> str:
             return escape(v.get(key, ""), quote=True)
 
-        body = (f'{_error(error, lang)}<p>{escape(text("intro", lang))}</p>'
+        body = (f'{_error(error, lang)}<p>{escape(text("intro", lang))}</p>{self._chat_link(lang)}'
                 f'<form method="post" action="/?lang={lang}">'
                 f'<input type="hidden" name="csrf" value="{token}">'
                 f'<label for="name">{escape(text("name", lang))}</label>'

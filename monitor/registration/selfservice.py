@@ -85,7 +85,9 @@ class SelfService:
         except (RouterError, RouterTrap) as exc:
             log.warning("selfservice.read_failed", phone=mask_recipient(number), error=str(exc))
             return _t("down", lang)
-        log.info("selfservice.asked", phone=mask_recipient(number), word=word[:16], accounts=len(accounts))
+        # only a known word is logged: free text may carry a number or anything else personal
+        log.info("selfservice.asked", phone=mask_recipient(number), word=word if word in CHECK | HELP else "other",
+                 accounts=len(accounts))
         if word in CHECK and accounts:
             return "\n\n".join(self._describe(a) for a in accounts)
         relayed = word not in CHECK | HELP and self.relay is not None and await self.relay.forward(number, text)

@@ -4,6 +4,7 @@ the admins like any other event)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import structlog
@@ -13,9 +14,11 @@ from ..errors import ConfigError
 from ..events import Event, Source
 from ..web.config import HttpConfig
 from ..web.server import WebServer
+from .chat import ChatPage
 from .config import RegistrationConfig
 from .page import RegistrationPage
 from .store import RegistrationStore, Request
+from .threads import RelayStore
 
 log = structlog.get_logger("pantau.registration")
 
@@ -36,6 +39,11 @@ class RegistrationService:
         self.codes: Any = None  # approval_codes.CodeApprovals: WhatsApp admins answer SETUJUI K7F2
         self.signup: Any = None  # signup.TelegramSignup: /daftar in the bot
         self.origins: Any = None
+        self.self_service: Any = None
+        # relayed messages, page chats and rejection-reason prompts, kept across restarts
+        self.threads = RelayStore(engine.config.settings.state.path, keep=config.relay_keep)
+        if config.chat:
+            self.page.chat = ChatPage(self.page, self.threads)
         self.web = WebServer(HttpConfig(listen=config.listen))
         self.web.add_routes(self.page.routes())
 
@@ -45,7 +53,8 @@ class RegistrationService:
             from .approval_codes import CodeApprovals
             from .signup_store import SignupStore
 
-            self.approvals = Approvals(self.engine, self.config, self.store, self.provider, self.page.packages)
+            self.approvals = Approvals(self.engine, self.config, self.store, self.provider, self.page.packages,
+                                       threads=self.threads)
             self.page.status_of = self.approvals.shown.get
             self.origins = self.approvals.origins = SignupStore(self.engine.config.settings.state.path)
             self.codes = CodeApprovals(self.approvals, self.origins, self.engine.bot, language=self.config.language)
@@ -55,6 +64,10 @@ class RegistrationService:
                 self.signup = TelegramSignup(self, self.origins)
         if self.config.self_service:
             self._start_self_service()
+        self._start_relay()
+        pruned = self.threads.prune(time.time())  # expired relay threads, reason prompts, page chats
+        if pruned:
+            log.info("relay.pruned", rows=pruned)
         try:
             await self.web.start()
         except ConfigError as exc:
@@ -71,13 +84,30 @@ class RegistrationService:
         self.self_service = SelfService(routers, timezone=settings.timezone, language=self.config.language,
                                         link=self.config.link)
         bot.whatsapp.fallback = self.self_service.answer
-        if getattr(bot, "telegram", None) is not None:  # the live chat relay to the admins
-            from .relay import Relay
 
-            cfg = bot.config
-            admins = [uid for uid, role in cfg.telegram_users.items() if role == "admin"] + \
-                     [gid for gid, role in cfg.telegram_groups.items() if role == "admin"]
-            self.self_service.relay = Relay(bot.telegram, admins, self.provider, language=self.config.language)
+    def _start_relay(self) -> None:
+        """The live chat relay to the bot's Telegram admins: for self-service numbers (when the bot is
+        on Telegram) and for the page chat (which needs it)."""
+        bot = getattr(self.engine, "bot", None)
+        telegram = getattr(bot, "telegram", None)
+        if telegram is None:
+            if self.config.chat:
+                raise ConfigError(["registration.chat: needs the bot on Telegram (bot.telegram): the admins "
+                                   "answer there"])
+            return
+        if self.self_service is None and not self.config.chat:
+            return
+        from .relay import Relay
+
+        cfg = bot.config
+        admins = [uid for uid, role in cfg.telegram_users.items() if role == "admin"] + \
+                 [gid for gid, role in cfg.telegram_groups.items() if role == "admin"]
+        relay = Relay(telegram, admins, self.provider, self.threads, language=self.config.language)
+        if self.self_service is not None:
+            self.self_service.relay = relay
+        if self.page.chat is not None:
+            self.page.chat.relay = relay
+        log.info("relay.started", admin_chats=len(admins), chat=self.config.chat)
 
     async def verified(self, request: Request) -> None:
         package = self.page.packages[request.package]
@@ -96,3 +126,4 @@ class RegistrationService:
         self.store.close()
         if self.origins is not None:
             self.origins.close()
+        self.threads.close()

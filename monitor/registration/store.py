@@ -119,6 +119,11 @@ class RegistrationStore:
                                   "code_expires <= ?", (now,))
         return cursor.rowcount
 
+    def phones_of(self, username: str) -> list[str]:
+        """The numbers whose requests became the hotspot user ``username``."""
+        return [r[0] for r in self._db.execute("SELECT DISTINCT phone FROM registration_requests WHERE username=?",
+                                               (username,))]
+
     def forget(self, name: str, phone: str | None) -> int:
         """Delete the requests that became the hotspot user ``name`` or came from ``phone``."""
         cursor = self._db.execute("DELETE FROM registration_requests WHERE username=? OR phone=?",

@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 
 from monitor.delivery.notify import BaseNotifier, NotifierContext
-from monitor.delivery.phone import is_group_id, normalize_msisdn
+from monitor.delivery.phone import is_group_id, mask_phones, normalize_msisdn
 from monitor.delivery.templates.renderer import TemplateRenderer
 from monitor.errors import NotifyError
 from monitor.events import Event
@@ -118,10 +118,12 @@ class WhatsAppNotifier(BaseNotifier):
             self._cloud_sent = None
 
     def scrub(self, text: str) -> str:
-        """Remove configured secrets from a peer's text before it reaches a message or log."""
-        return scrub(text, [s.get_secret_value() for s in (self.config.token, self.config.api_key, self.config.url,
+        """Remove configured secrets from a peer's text before it reaches a message or log, and mask
+        the phone numbers in it (gateways name the target in their errors)."""
+        text = scrub(text, [s.get_secret_value() for s in (self.config.token, self.config.api_key, self.config.url,
                                                            self.config.app_secret, self.config.verify_token,
                                                            *self.config.headers.values()) if s is not None])
+        return mask_phones(text, self.config.country_code)
 
     # -- internals --------------------------------------------------------------------------------
 

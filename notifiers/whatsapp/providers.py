@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 import aiohttp
 
 from monitor.delivery.peer_http import Reply, request, snippet
-from monitor.delivery.phone import is_group_id
+from monitor.delivery.phone import is_group_id, mask_recipient
 from monitor.errors import NotifyError
 
 from .cloud_params import template_parameters
@@ -220,7 +220,7 @@ class CloudProvider(Provider):
         if error is None:
             return self._ok(reply, via="text")
         if error.get("code") == REENGAGEMENT and self.config.template and self.config.mode == "auto":
-            self.notifier.log.info("whatsapp.cloud_template_fallback", recipient=recipient,
+            self.notifier.log.info("whatsapp.cloud_template_fallback", recipient=mask_recipient(recipient),
                                    template=self.config.template)
             reply = await self._call(self._template_payload(recipient, text, context))
             error = self._graph_error(reply)
