@@ -1,0 +1,125 @@
+"""Account provisioning: what an approved request becomes on the router, whoever approved it (the
+Telegram buttons, a WhatsApp code, the bot's ``/daftar``).
+
+``provision(router, package, name=..., phone=..., now=..., timezone=...)`` connects with the
+router's ``manage:`` user, creates or updates the package's profile when the package sets limits,
+adds the account with a generated password and the phone and expiry in the comment (Mikhmon's
+format, so existing panels still read it), and returns an :class:`Account`. ``credentials(account,
+language)`` is the message for the requester. Raises ``RouterError`` when the router fails."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ..bot.commands.hotspot_manage import new_code
+from ..errors import ConfigError, RouterError
+from ..routeros.client import RouterClient
+from ..routeros.config import RouterConfig
+from ..subscriptions.mikhmon import format_expiry
+from .config import PackageConfig
+
+USER, PROFILE = "/ip/hotspot/user", "/ip/hotspot/user/profile"
+_WORDS = {
+    "approved": ("Akun hotspot Anda sudah aktif.\nUser: {user}\nSandi: {password}\nPaket: {package}{until}",
+                 "Your hotspot account is ready.\nUser: {user}\nPassword: {password}\nPackage: {package}{until}"),
+    "until": ("\nBerlaku sampai: {when}", "\nValid until: {when}"),
+}
+
+
+@dataclass(frozen=True)
+class Account:
+    user: str
+    password: str
+    package: str  # the package's name
+    profile: str  # the profile on the router
+    expiry: datetime | None  # in the configured timezone; None when the package sets no validity
+
+
+def routeros_duration(seconds: float) -> str:
+    """3600 → ``1h``, 90000 → ``1d1h``: the form RouterOS takes for session-timeout."""
+    left, out = int(seconds), ""
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if left >= size:
+            out += f"{left // size}{unit}"
+            left %= size
+    return out or "0s"
+
+
+def profile_attrs(package: PackageConfig) -> dict[str, str]:
+    attrs: dict[str, str] = {}
+    if package.rate_limit:
+        attrs["rate-limit"] = package.rate_limit
+    if package.shared_users is not None:
+        attrs["shared-users"] = str(package.shared_users)
+    if package.session_timeout is not None:
+        attrs["session-timeout"] = routeros_duration(package.session_timeout)
+    return attrs
+
+
+def username_base(name: str) -> str:
+    return (re.sub(r"[^a-z0-9]", "", name.lower().split()[0] if name.split() else "") or "user")[:12]
+
+
+def expiry_of(package: PackageConfig, now: float, timezone: str) -> datetime | None:
+    if not package.validity:
+        return None
+    return (datetime.fromtimestamp(now, ZoneInfo(timezone)) + timedelta(seconds=package.validity)) \
+        .replace(microsecond=0)
+
+
+def credentials(account: Account, language: str) -> str:
+    """The message that gives the requester their account."""
+    pick = 0 if language == "id" else 1
+    until = _WORDS["until"][pick].format(when=account.expiry.strftime("%d/%m/%Y %H:%M")) if account.expiry else ""
+    return _WORDS["approved"][pick].format(user=account.user, password=account.password, package=account.package,
+                                           until=until)
+
+
+async def provision(router: RouterConfig, package: PackageConfig, *, name: str, phone: str, now: float,
+                    timezone: str) -> Account:
+    """Create the account for a person called ``name`` with WhatsApp number ``phone`` on ``router``
+    (through its ``manage:`` user); ``now`` (epoch seconds) starts the package's validity."""
+    manage = router.manage
+    if manage is None:
+        raise ConfigError([f"routers.{router.name}.manage: needed to create accounts"])
+    expiry = expiry_of(package, now, timezone)
+    client = await RouterClient.for_router(router, username=manage.username,
+                                           password=manage.password.get_secret_value())
+    try:
+        user, password = await _create(client, package, name=name, phone=phone, expiry=expiry)
+    finally:
+        await client.close()
+    return Account(user=user, password=password, package=package.name, profile=package.profile, expiry=expiry)
+
+
+async def _create(client: RouterClient, package: PackageConfig, *, name: str, phone: str,
+                  expiry: datetime | None) -> tuple[str, str]:
+    """Ensure the profile, add the user; returns (user name, password)."""
+    attrs = profile_attrs(package)
+    if attrs:
+        rows = await client.print(PROFILE, queries=[f"?name={package.profile}"])
+        if rows:
+            await client.command(f"{PROFILE}/set", {".id": rows[0][".id"], **attrs})
+        else:
+            await client.command(f"{PROFILE}/add", {"name": package.profile, **attrs})
+    v7 = False
+    if expiry is not None:
+        resource = await client.print("/system/resource")
+        v7 = str((resource[0] if resource else {}).get("version", "")).startswith("7")
+    comment = " ".join(p for p in (format_expiry(expiry, v7=v7) if expiry else None, f"WA {phone}",
+                                   "pantau") if p)
+    base = username_base(name)
+    for _ in range(10):
+        user = f"{base}{secrets.randbelow(900) + 100}"
+        if not await client.print(USER, queries=[f"?name={user}"]):
+            break
+    else:
+        raise RouterError("no free user name")
+    password = new_code(8)
+    await client.command(f"{USER}/add", {"name": user, "password": password, "profile": package.profile,
+                                         "comment": comment})
+    return user, password
