@@ -2,8 +2,9 @@
 Telegram buttons, a WhatsApp code, the bot's ``/daftar``).
 
 ``provision(router, package, name=..., phone=..., now=..., timezone=...)`` connects with the
-router's ``manage:`` user, creates or updates the package's profile when the package sets limits,
-adds the account with a generated password and the phone and expiry in the comment (Mikhmon's
+router's ``manage:`` user, creates or updates the package's profile when the package sets limits
+(``/ip/hotspot/user/profile``, or ``/ppp/profile`` for a ``service: pppoe`` package), adds the
+account (a hotspot user, or a PPP secret with ``service=pppoe``) with a generated password and the phone and expiry in the comment (Mikhmon's
 format, so existing panels still read it), and returns an :class:`Account`. ``credentials(account,
 language)`` is the message for the requester. Raises ``RouterError`` when the router fails."""
 
@@ -22,10 +23,15 @@ from ..routeros.config import RouterConfig
 from ..subscriptions.mikhmon import format_expiry
 from .config import PackageConfig
 
-USER, PROFILE = "/ip/hotspot/user", "/ip/hotspot/user/profile"
+#: where each service's accounts and profiles live
+MENUS = {"hotspot": ("/ip/hotspot/user", "/ip/hotspot/user/profile"), "pppoe": ("/ppp/secret", "/ppp/profile")}
 _WORDS = {
     "approved": ("Akun hotspot Anda sudah aktif.\nUser: {user}\nSandi: {password}\nPaket: {package}{until}",
                  "Your hotspot account is ready.\nUser: {user}\nPassword: {password}\nPackage: {package}{until}"),
+    "approved_pppoe": ("Akun PPPoE Anda sudah aktif. Masukkan di router/ONT Anda (mode PPPoE):\nUser: {user}\n"
+                       "Sandi: {password}\nPaket: {package}{until}",
+                       "Your PPPoE account is ready. Enter it in your router/ONT (PPPoE mode):\nUser: {user}\n"
+                       "Password: {password}\nPackage: {package}{until}"),
     "until": ("\nBerlaku sampai: {when}", "\nValid until: {when}"),
 }
 
@@ -37,6 +43,7 @@ class Account:
     package: str  # the package's name
     profile: str  # the profile on the router
     expiry: datetime | None  # in the configured timezone; None when the package sets no validity
+    service: str = "hotspot"  # hotspot (a hotspot user) | pppoe (a PPP secret, service=pppoe)
 
 
 def routeros_duration(seconds: float) -> str:
@@ -50,11 +57,16 @@ def routeros_duration(seconds: float) -> str:
 
 
 def profile_attrs(package: PackageConfig) -> dict[str, str]:
+    """The profile's settings the package defines: a hotspot user profile takes ``shared-users``, a
+    PPP profile ``only-one`` (one session per secret); both take ``rate-limit`` and ``session-timeout``."""
     attrs: dict[str, str] = {}
     if package.rate_limit:
         attrs["rate-limit"] = package.rate_limit
     if package.shared_users is not None:
-        attrs["shared-users"] = str(package.shared_users)
+        if package.service == "pppoe":
+            attrs["only-one"] = "yes"  # the config allows only 1 for pppoe
+        else:
+            attrs["shared-users"] = str(package.shared_users)
     if package.session_timeout is not None:
         attrs["session-timeout"] = routeros_duration(package.session_timeout)
     return attrs
@@ -75,7 +87,7 @@ def credentials(account: Account, language: str) -> str:
     """The message that gives the requester their account."""
     pick = 0 if language == "id" else 1
     until = _WORDS["until"][pick].format(when=account.expiry.strftime("%d/%m/%Y %H:%M")) if account.expiry else ""
-    return _WORDS["approved"][pick].format(user=account.user, password=account.password, package=account.package,
+    return _WORDS["approved_pppoe" if account.service == "pppoe" else "approved"][pick].format(user=account.user, password=account.password, package=account.package,
                                            until=until)
 
 
@@ -93,19 +105,21 @@ async def provision(router: RouterConfig, package: PackageConfig, *, name: str, 
         user, password = await _create(client, package, name=name, phone=phone, expiry=expiry)
     finally:
         await client.close()
-    return Account(user=user, password=password, package=package.name, profile=package.profile, expiry=expiry)
+    return Account(user=user, password=password, package=package.name, profile=package.profile, expiry=expiry,
+                   service=package.service)
 
 
 async def _create(client: RouterClient, package: PackageConfig, *, name: str, phone: str,
                   expiry: datetime | None) -> tuple[str, str]:
-    """Ensure the profile, add the user; returns (user name, password)."""
+    """Ensure the profile, add the hotspot user or PPP secret; returns (user name, password)."""
+    accounts, profiles = MENUS[package.service]
     attrs = profile_attrs(package)
     if attrs:
-        rows = await client.print(PROFILE, queries=[f"?name={package.profile}"])
+        rows = await client.print(profiles, queries=[f"?name={package.profile}"])
         if rows:
-            await client.command(f"{PROFILE}/set", {".id": rows[0][".id"], **attrs})
+            await client.command(f"{profiles}/set", {".id": rows[0][".id"], **attrs})
         else:
-            await client.command(f"{PROFILE}/add", {"name": package.profile, **attrs})
+            await client.command(f"{profiles}/add", {"name": package.profile, **attrs})
     v7 = False
     if expiry is not None:
         resource = await client.print("/system/resource")
@@ -115,11 +129,13 @@ async def _create(client: RouterClient, package: PackageConfig, *, name: str, ph
     base = username_base(name)
     for _ in range(10):
         user = f"{base}{secrets.randbelow(900) + 100}"
-        if not await client.print(USER, queries=[f"?name={user}"]):
+        if not await client.print(accounts, queries=[f"?name={user}"]):
             break
     else:
         raise RouterError("no free user name")
     password = new_code(8)
-    await client.command(f"{USER}/add", {"name": user, "password": password, "profile": package.profile,
-                                         "comment": comment})
+    account = {"name": user, "password": password, "profile": package.profile, "comment": comment}
+    if package.service == "pppoe":
+        account["service"] = "pppoe"
+    await client.command(f"{accounts}/add", account)
     return user, password
