@@ -1,4 +1,5 @@
-"""Each user's period, maximum counters and the levels already sent, in the state DB.
+"""Each user's period, maximum counters and the levels already sent, in the state DB (a PPP
+secret's under ``ppp:NAME``, so it never meets a hotspot user of the same name).
 
 Tables start with ``subscription_``. A record is saved after its warnings reached the outbox
 (at-least-once: a crash in between sends a warning again, never loses one). ``forget`` deletes
@@ -43,12 +44,14 @@ class SubscriptionStore:
                  for user, r in records.items()])
 
     def forget(self, user: str, router: str | None = None) -> int:
-        """Delete what pantau keeps about ``user`` (on every router unless one is named)."""
+        """Delete what pantau keeps about ``user`` — the hotspot user and the PPP secret of that name,
+        whose record is ``ppp:NAME`` — on every router unless one is named."""
+        names = (user, f"ppp:{user}")
         with self._db:
             self._db.execute("BEGIN")
             if router is None:
-                cursor = self._db.execute("DELETE FROM subscription_records WHERE user=?", (user,))
+                cursor = self._db.execute("DELETE FROM subscription_records WHERE user IN (?, ?)", names)
             else:
-                cursor = self._db.execute("DELETE FROM subscription_records WHERE user=? AND router=?",
-                                          (user, router))
+                cursor = self._db.execute("DELETE FROM subscription_records WHERE user IN (?, ?) AND router=?",
+                                          (*names, router))
         return cursor.rowcount
