@@ -6,7 +6,8 @@ say PPPoE on the fake WAHA gateway. The simulator refuses what a router refuses 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+import sqlite3
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -69,6 +70,11 @@ async def test_pppoe_package_creates_profile_and_secret(tmp_path, version):
             assert f"User: {secret['name']}" in text and f"Sandi: {secret['password']}" in text
         finally:
             await engine.stop(grace=0.2)
+        db = sqlite3.connect(tmp_path / "state.db")
+        own = db.execute("SELECT router, user, item, expires FROM subscription_validity").fetchall()
+        db.close()
+        assert own == [("core", f"ppp:{secret['name']}", secret[".id"],
+                        find_expiry(secret["comment"], ZoneInfo("Asia/Jakarta")).timestamp())]
 
 
 async def test_an_existing_ppp_profile_is_updated(tmp_path):
@@ -129,3 +135,33 @@ def test_bad_pppoe_package_names_the_path(package, path):
         parse_config({"plugins_dir": None, "registration": {"listen": "127.0.0.1:8099", "notifier": "wa",
                                                             "packages": [package]}})
     assert any(p.startswith(path) for p in err.value.problems), err.value.problems
+
+
+async def test_pantaus_own_record_keeps_the_validity_when_the_comment_loses_it(tmp_path):
+    from monitor.subscriptions.config import SubscriptionsConfig
+    from monitor.subscriptions.poller import SubscriptionPoller
+    from monitor.subscriptions.store import SubscriptionStore
+    from tests.routeros_helpers import Recorder
+
+    async with make_sim() as sim:
+        package = PackageConfig.model_validate({**PPPOE, "validity": "1d"})
+        account = await provision(router(sim.port), package, name="Budi", phone="6285712345678",
+                                  now=1_800_000_000.0, timezone="Asia/Jakarta", state_path=tmp_path / "state.db")
+        menu = sim.menus["/ppp/secret"]
+        menu.set(menu.find(name=account.user), {"comment": "Budi, tiang 7"})  # edited in Winbox: no date left
+        sim.add_ppp_secret(account.user + "x", comment="Budi, tiang 8")  # not pantau's: no validity
+        store, events = SubscriptionStore(tmp_path / "state.db"), Recorder()
+        clock = [account.expiry - timedelta(minutes=30)]
+        poller = SubscriptionPoller(router(sim.port), SubscriptionsConfig(), timezone="Asia/Jakarta", emit=events,
+                                    store=store, clock=lambda: clock[0])
+        await poller.check_once()
+        assert [(e.type, e.data["user"], e.data["service"]) for e in events.events] == [
+            ("subscriber.expiring", account.user, "ppp")]
+        # the secret is removed and another of the same name added: pantau's record was for the old one
+        menu.remove(menu.find(name=account.user))
+        sim.add_ppp_secret(account.user, comment="baru")
+        clock[0] = account.expiry + timedelta(minutes=1)
+        await poller.check_once()
+        assert len(events.events) == 1
+        assert store.forget(account.user) == 1 and store.validity("core") == {}
+        store.close()

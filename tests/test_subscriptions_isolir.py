@@ -233,3 +233,45 @@ def test_pantau_check_exits_2_with_the_path(tmp_path):
     assert out.returncode == 2, out
     assert "routers[0].isolir.hotspot_profile" in out.stdout + out.stderr
     assert "Traceback" not in out.stdout + out.stderr
+
+
+async def test_disable_also_covers_ppp_secrets(tmp_path):
+    events = Recorder()
+    async with make_sim() as sim:
+        sim.add_ppp_secret("pel-01", profile="10M", comment="nov/25/2026 08:30:00 WA 08571234567")
+        sim.ppp_connect("pel-01", caller_id="AA:00:00:00:00:09", address="10.20.0.9")
+        subs, bot = SubscriptionStore(tmp_path / "state.db"), BotStore(tmp_path / "state.db")
+        poller = SubscriptionPoller(router(sim.port), SubscriptionsConfig(on_expiry="disable"),
+                                    timezone="Asia/Jakarta", emit=events, store=subs, clock=lambda: BEFORE,
+                                    bot_store=bot)
+        await poller.check_once()
+        poller.clock = lambda: AFTER
+        await poller.check_once()
+        [event] = expired(events)
+        assert (event.data["service"], event.data["action"], event.data["dropped"]) == ("ppp", "disabled", 1)
+        assert user_row(sim, "pel-01", "/ppp/secret")["disabled"] == "true" and sim.active("/ppp/active") == []
+        assert [row[2:] for row in audit(tmp_path / "state.db")] == [("ppp.disable", '["pel-01"]', "ok")]
+        subs.close()
+        bot.close()
+
+
+async def test_bot_hotspot_isolir_and_buka(tmp_path):
+    async with make_sim() as sim:
+        sim.add_hotspot_user("budi", password="pw", profile="2M")
+        sim.hotspot_login("budi", "10.5.50.9", "AA:BB:CC:00:00:09")
+        before = user_row(sim, "budi")
+        core = make_core(tmp_path, [router(sim.port)])
+        _, r = await confirm(core, "/hotspot isolir budi")  # no isolir.hotspot_profile on this router
+        assert "isolir.hotspot_profile" in r.text and user_row(sim, "budi") == before
+        assert core.store.isolated("core", "hotspot:budi") is None
+        core.store.close()
+        core = make_core(tmp_path, [router(sim.port, isolir={"hotspot_profile": "isolir-hs"})])
+        _, r = await confirm(core, "/hotspot isolir budi")
+        assert "diisolir" in r.text and "Sesi diputus: 1" in r.text
+        assert user_row(sim, "budi")["profile"] == "isolir-hs" and sim.active("/ip/hotspot/active") == []
+        assert core.store.isolated("core", "budi") is None  # a PPP secret called budi is another record
+        _, r = await confirm(core, "/hotspot buka budi")
+        assert "dibuka" in r.text and user_row(sim, "budi") == before
+        _, r = await confirm(core, "/hotspot buka budi")
+        assert "tidak sedang diisolir" in r.text
+        core.store.close()

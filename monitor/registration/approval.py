@@ -118,7 +118,7 @@ class Approvals:
         package = self.packages[request.package] if choice == "y" else list(self.packages.values())[int(choice[1:])]
         try:
             account = await provision(self.router, package, name=request.name, phone=request.phone, now=now,
-                                      timezone=self.timezone)
+                                      timezone=self.timezone, state_path=self.engine.config.settings.state.path)
         except RouterError as exc:
             self.store.finish(request_id, "failed", detail=str(exc))
             await self._audit(who, command, [request_id, package.name], "router_down", str(exc), now)

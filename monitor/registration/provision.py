@@ -10,10 +10,12 @@ language)`` is the message for the requester. Raises ``RouterError`` when the ro
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ..bot.commands.hotspot_manage import new_code
@@ -21,6 +23,7 @@ from ..errors import ConfigError, RouterError
 from ..routeros.client import RouterClient
 from ..routeros.config import RouterConfig
 from ..subscriptions.mikhmon import format_expiry
+from ..subscriptions.store import SubscriptionStore
 from .config import PackageConfig
 
 #: where each service's accounts and profiles live
@@ -92,9 +95,11 @@ def credentials(account: Account, language: str) -> str:
 
 
 async def provision(router: RouterConfig, package: PackageConfig, *, name: str, phone: str, now: float,
-                    timezone: str) -> Account:
+                    timezone: str, state_path: str | Path | None = None) -> Account:
     """Create the account for a person called ``name`` with WhatsApp number ``phone`` on ``router``
-    (through its ``manage:`` user); ``now`` (epoch seconds) starts the package's validity."""
+    (through its ``manage:`` user); ``now`` (epoch seconds) starts the package's validity. With
+    ``state_path`` the validity is also kept in pantau's own record (subscriptions use it when the
+    comment loses its date)."""
     manage = router.manage
     if manage is None:
         raise ConfigError([f"routers.{router.name}.manage: needed to create accounts"])
@@ -102,16 +107,27 @@ async def provision(router: RouterConfig, package: PackageConfig, *, name: str, 
     client = await RouterClient.for_router(router, username=manage.username,
                                            password=manage.password.get_secret_value())
     try:
-        user, password = await _create(client, package, name=name, phone=phone, expiry=expiry)
+        user, password, item = await _create(client, package, name=name, phone=phone, expiry=expiry)
     finally:
         await client.close()
+    if state_path is not None and expiry is not None:
+        key = f"ppp:{user}" if package.service == "pppoe" else user
+        await asyncio.to_thread(_remember, state_path, router.name, key, item, expiry.timestamp())
     return Account(user=user, password=password, package=package.name, profile=package.profile, expiry=expiry,
                    service=package.service)
 
 
+def _remember(state_path: str | Path, router: str, key: str, item: str, expires: float) -> None:
+    store = SubscriptionStore(state_path)
+    try:
+        store.remember_validity(router, key, item, expires)
+    finally:
+        store.close()
+
+
 async def _create(client: RouterClient, package: PackageConfig, *, name: str, phone: str,
-                  expiry: datetime | None) -> tuple[str, str]:
-    """Ensure the profile, add the hotspot user or PPP secret; returns (user name, password)."""
+                  expiry: datetime | None) -> tuple[str, str, str]:
+    """Ensure the profile, add the hotspot user or PPP secret; returns (user name, password, .id)."""
     accounts, profiles = MENUS[package.service]
     attrs = profile_attrs(package)
     if attrs:
@@ -137,5 +153,6 @@ async def _create(client: RouterClient, package: PackageConfig, *, name: str, ph
     account = {"name": user, "password": password, "profile": package.profile, "comment": comment}
     if package.service == "pppoe":
         account["service"] = "pppoe"
-    await client.command(f"{accounts}/add", account)
-    return user, password
+    done = await client.command(f"{accounts}/add", account)
+    item = next((row["ret"] for row in done if "ret" in row), "")
+    return user, password, item

@@ -3,9 +3,10 @@
 Every ``check_every`` the poller reads ``/ip/hotspot/user`` (limits, counters, comment) and
 ``/ip/hotspot/active`` (the running sessions' counters, which the user's own counters do not
 include until the session ends) when the router watches hotspot, and ``/ppp/secret`` (validity
-from the comment: a secret has no cumulative counters) when it watches ppp; evaluates each with
-the pure core (``levels``), enforces ``on_expiry`` (``enforce.py``), emits the warnings and saves
-the records. A router that cannot be reached is skipped for that round (its ``router.down`` is the
+only: a secret has no cumulative counters) when it watches ppp. The validity is the comment's date,
+else pantau's own record for an account it created (``subscription_validity``, same ``.id``). It
+evaluates each with the pure core (``levels``), enforces ``on_expiry`` (``enforce.py``), emits the
+warnings and saves the records. A router that cannot be reached is skipped for that round (its ``router.down`` is the
 session watcher's to say); the task itself runs under the supervisor.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -118,6 +120,7 @@ class SubscriptionPoller:
             return 0
         if self._records is None:
             self._records = await asyncio.to_thread(self.store.load, self.router.name)
+        own = await asyncio.to_thread(self.store.validity, self.router.name)  # accounts pantau created
         now = self.clock()
         changed: dict[str, Record] = {}
         sent = 0
@@ -129,6 +132,8 @@ class SubscriptionPoller:
             for usage in usages(self.router.name, users, active, self.tz) + ppp_usages(self.router.name, secrets,
                                                                                         self.tz):
                 key = (PPP if usage.service == "ppp" else "") + usage.user
+                if usage.expires_at is None and key in own and own[key][0] == usage.user_id:
+                    usage = replace(usage, expires_at=datetime.fromtimestamp(own[key][1], self.tz))
                 before = self._records.get(key)
                 snapshot = (before.period, before.max_uptime_s, before.max_in, before.max_out,
                             frozenset(before.sent)) if before else None
