@@ -122,6 +122,18 @@ async def test_isolir_at_expiry_once_across_reboot_and_restart_and_buka_reverses
         assert len(expired(events)) == 2 and len(audit(tmp_path / "state.db")) == 2
         assert len(sim.active("/ppp/active")) == 1  # not dropped again
 
+        # the router loses the isolation (a restored backup): written again, the record for /buka kept
+        secrets, users = sim.menus["/ppp/secret"], sim.menus["/ip/hotspot/user"]
+        secrets.set(secrets.find(name="pel-01"), {"disabled": "false", "profile": "10M"})
+        users.set(users.find(name="budi"), {"profile": "2M"})
+        clock[0] += timedelta(minutes=5)
+        await run.poller.check_once()
+        assert user_row(sim, "pel-01", "/ppp/secret") == secret and user_row(sim, "budi")["profile"] == "isolir-hs"
+        assert sim.active("/ppp/active") == [] and len(expired(events)) == 2
+        assert [row[2] for row in audit(tmp_path / "state.db")][2:] == ["hotspot.isolir", "ppp.isolir"]
+        await run.poller.check_once()
+        assert len(audit(tmp_path / "state.db")) == 4  # nothing more while the router keeps it
+
         # the bot's /buka restores exactly what was there, and pantau leaves it open this period
         core = make_core(tmp_path, [router(sim.port, isolir=ISOLIR[mode])])
         _, r = await confirm(core, "/buka pel-01")
@@ -142,7 +154,8 @@ async def test_isolir_at_expiry_once_across_reboot_and_restart_and_buka_reverses
         await run.poller.check_once()
         assert [e.data["user"] for e in expired(events)] == ["budi", "pel-01", "pel-01"]
         assert user_row(sim, "pel-01", "/ppp/secret") != ppp_before
-        assert [row[2] for row in audit(tmp_path / "state.db")] == ["hotspot.isolir", "ppp.isolir", "ppp.isolir"]
+        assert [row[2] for row in audit(tmp_path / "state.db")] == ["hotspot.isolir", "ppp.isolir", "hotspot.isolir",
+                                                                 "ppp.isolir", "ppp.isolir"]
         core.store.close()
         run.close()
 

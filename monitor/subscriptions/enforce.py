@@ -7,7 +7,8 @@ router shows it disabled (re-enabling it on the router without a new date is und
 ``isolir``: the bot's own ``/isolir`` (``bot/isolir.py``, the same ``bot_isolir`` record), so the
 bot's ``/buka`` reverses it exactly. It is done once per subscription period (the record's
 ``isolir`` mark): a failed attempt is retried the next round, a restart or a reboot does not repeat
-it, and after ``/buka`` the subscriber stays open until a new date runs out too.
+it, and after ``/buka`` the subscriber stays open until a new date runs out too. While pantau holds
+the isolation, a router that lost it (disabled flag or profile back) gets it written again.
 
 Every write is in the bot's audit (identity ``pantau``, channel ``subscriptions``); what was done
 goes into the ``subscriber.expired`` event (``action``, and ``isolir`` with the details).
@@ -45,7 +46,10 @@ class Enforcer:
         """Enforce on an expired ``usage``; what was done (for the event), or None (nothing now)."""
         if self.mode == "disable" and not usage.disabled:
             return await self._disable(usage, now)
-        if self.mode == "isolir" and ISOLIR not in record.sent:
+        if self.mode == "isolir" and ISOLIR in record.sent:
+            await self._reassert(usage, now)
+            return None
+        if self.mode == "isolir":
             kind = usage.service
             if usage.disabled and self.bot_store.isolated(self.router.name, record_key(kind, usage.user)) is None:
                 return None  # a disabled account is not isolated (one an admin isolated is marked below)
@@ -104,14 +108,42 @@ class Enforcer:
         await self._audit(f"{'ppp' if kind == 'ppp' else 'hotspot'}.isolir", usage.user, now)
         return {"action": "isolir", "isolir": detail}
 
+    async def _reassert(self, usage: Usage, now: float) -> None:
+        """The router lost an isolation pantau still holds (a restored backup, someone in Winbox):
+        write it again, keeping the record of what ``/buka`` restores. A renewed one (no record) is
+        left open."""
+        kind = usage.service
+        previous = self.bot_store.isolated(self.router.name, record_key(kind, usage.user))
+        if previous is None:
+            return
+        target = self.router.isolir.profile if kind == "ppp" else self.router.isolir.hotspot_profile
+        want: dict[str, str] = {}
+        if previous.get("mode") == "disable" and not usage.disabled:
+            want["disabled"] = "yes"
+        elif "profile" in previous and target and usage.profile != target:
+            want["profile"] = target
+        if not want:
+            return
+        menu, active, field = MENUS[kind]
+        try:
+            client = await self._connect()
+            await client.command(f"{menu}/set", {".id": usage.user_id, **want})
+            dropped = await end_sessions(client, active, field, usage.user)
+        except PantauError as exc:
+            await self._failed(usage, "isolir", exc)
+            return
+        log.warning("subscriptions.isolir_reasserted", router=self.router.name, user=usage.user, service=kind,
+                    fields=sorted(want), dropped=dropped)
+        await self._audit(f"{kind}.isolir", usage.user, now, detail="subscriptions.on_expiry: the router had lost it")
+
     async def _failed(self, usage: Usage, what: str, exc: BaseException) -> None:
         log.warning(f"subscriptions.{what}_failed", router=self.router.name, user=usage.user, service=usage.service,
                     error=f"{type(exc).__name__}: {exc}", hint="retried next round")
         await self.close()  # the connection may be broken: a fresh one next time
 
-    async def _audit(self, command: str, name: str, now: float) -> None:
+    async def _audit(self, command: str, name: str, now: float, detail: str = "subscriptions.on_expiry") -> None:
         data = {"identity": "pantau", "channel": "subscriptions", "role": None, "router": self.router.name,
-                "command": command, "args": [name], "result": "ok", "detail": "subscriptions.on_expiry"}
+                "command": command, "args": [name], "result": "ok", "detail": detail}
         if self.bot_store is not None:  # pantau always passes it; a bare poller (tests) may not
             self.bot_store.audit(at=now or time.time(), **data)
         log.info("bot.audit", **data)
