@@ -67,6 +67,7 @@ class Engine(ReloadMixin):
         self.session_store: RouterStore | None = None
         self.history: HistoryService | None = None  # suppression + history + reports (docs/history.md)
         self.subscription_store: Any = None
+        self.enforcement_store: Any = None  # the bot's store, for subscriptions.on_expiry's audit and isolir
         self.emitted: list[Event] = []  # the last few events, for `pantau demo` and tests
         # read by the web wing (/metrics, status page) at request time
         self.monitors: dict[str, HostMonitor] = {}
@@ -257,7 +258,7 @@ class Engine(ReloadMixin):
                  notifiers=len(self.notifiers), state=settings.state.path)
 
     def _start_subscriptions(self) -> None:
-        """Expiry and quota warnings: one supervised poller per router that has hotspot users."""
+        """Expiry and quota warnings: one supervised poller per router (hotspot users, PPP secrets)."""
         config = self.config.settings.subscriptions
         if config is None:
             return
@@ -265,10 +266,14 @@ class Engine(ReloadMixin):
         from .subscriptions.store import SubscriptionStore
 
         self.subscription_store = SubscriptionStore(self.config.settings.state.path)
+        if config.on_expiry != "none":  # enforcement writes the bot's audit and isolir records
+            from .bot.store import BotStore
+
+            self.enforcement_store = BotStore(self.config.settings.state.path)
         for router in self.config.settings.routers:
-            if (router.name in config.routers) if config.routers is not None else ("hotspot" in router.watch):
+            if config.follows(router):
                 poller = SubscriptionPoller(router, config, timezone=self.config.settings.timezone, emit=self.emit,
-                                            store=self.subscription_store)
+                                            store=self.subscription_store, bot_store=self.enforcement_store)
                 self.supervisor.spawn(f"subscriptions:{router.name}", poller.run)
 
     async def stop(self, grace: float = 2.0) -> None:
@@ -304,7 +309,7 @@ class Engine(ReloadMixin):
         for pinger in self.pingers.values():
             with contextlib.suppress(Exception):
                 await pinger.aclose()
-        for store in (self.host_store, self.session_store, self.subscription_store, self.bot):
+        for store in (self.host_store, self.session_store, self.subscription_store, self.enforcement_store, self.bot):
             if store is not None:
                 with contextlib.suppress(Exception):
                     store.close()

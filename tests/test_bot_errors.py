@@ -26,6 +26,8 @@ async def run(core, name: str) -> str:
     """Send the command as admin; press Ya when it asks."""
     if name == "ppp.renew":  # renew talks to the router only for a customer pantau isolated
         core.store.save_isolated("core", "pel-01", {"mode": "disable", "disabled": "false"}, 0.0)
+    if name == "hotspot.renew":
+        core.store.save_isolated("core", "hotspot:budi", {"mode": "profile", "profile": "default"}, 0.0)
     reply = (await core.handle(who(ADMIN), "telegram", text_for(name)))[0]
     if reply.pending_id is not None:
         reply = (await core.decide(who(ADMIN), "telegram", reply.pending_id, True))[0]
@@ -42,7 +44,7 @@ async def test_unknown_user_is_refused(tmp_path, name):
 
 @pytest.mark.parametrize("name", ROUTER_COMMANDS)
 async def test_router_down(tmp_path, name):
-    core = make_core(tmp_path, [router(closed_port())])
+    core = make_core(tmp_path, [router(closed_port(), isolir={"hotspot_profile": "isolir-hs"})])
     assert "tidak dapat dihubungi" in await run(core, name)
     assert core.store.audit_rows()[-1].result == "router_down"
 
@@ -54,7 +56,7 @@ async def test_trap_from_the_router(tmp_path, name):
         sim.add_ppp_secret("pel-01")
         sim.add_row("/interface", name="ether1", running="true", disabled="false")
         sim.set_fault("trap")  # every print/listen traps "not enough permissions"
-        core = make_core(tmp_path, [router(sim.port, isolir={"mode": "disable"})])
+        core = make_core(tmp_path, [router(sim.port, isolir={"mode": "disable", "hotspot_profile": "isolir-hs"})])
         text = await run(core, name)
         assert "menolak" in text and "not enough permissions" in text, text
         assert core.store.audit_rows()[-1].result == "trap"

@@ -15,7 +15,7 @@ import pytest
 from monitor.config.model import parse_config
 from monitor.engine import Engine
 from monitor.errors import ConfigError
-from monitor.registration.approval import routeros_duration, username_base
+from monitor.registration.provision import routeros_duration, username_base
 from monitor.subscriptions.mikhmon import find_expiry
 from tests.bot_helpers import MANAGE_PW, READ_PW, make_sim
 from tests.fake_peers import waha_peer

@@ -10,12 +10,13 @@ from typing import Any
 def add_parser(sub: Any, with_config: Any) -> None:
     s = with_config(sub.add_parser(
         "subscriber", help="manage what pantau keeps about a subscriber",
-        description="Delete a subscriber's expiry/quota records (period, counters, warnings sent), "
+        description="Delete a subscriber's expiry/quota records (period, counters, warnings sent, "
+                    "the validity pantau gave) of the hotspot user and the PPP secret of that name, "
                     "registration requests (by the user they became, or by phone number) and relayed "
                     "messages and page chats of that number from the state DB.",
         epilog="example: pantau subscriber forget budi -c monitor.yaml"))
     s.add_argument("action", choices=["forget"])
-    s.add_argument("name", help="the hotspot user name (or a phone number: its registration requests)")
+    s.add_argument("name", help="the hotspot user or PPP secret name (or a phone number: its registration requests)")
     s.add_argument("--router", help="only on this router (default: every router)")
     s.set_defaults(func=cmd_subscriber)
 

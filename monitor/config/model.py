@@ -25,7 +25,7 @@ from ..history.config import HistoryConfig, ReportConfig, report_problems
 from ..hosts.pace import check_duration
 from ..registration.config import RegistrationConfig
 from ..routeros.config import RouterConfig
-from ..subscriptions.config import SubscriptionsConfig
+from ..subscriptions.config import SubscriptionsConfig, enforcement_problems
 from ..suppression.config import MaintenanceConfig, suppression_problems
 from ..web.config import HttpConfig
 from .envsubst import substitute
@@ -139,7 +139,7 @@ class Settings(_Model):
     log: LogConfig = LogConfig()
     plugins_dir: str | None = "./plugins"
     timezone: TimeZone = "Asia/Jakarta"
-    subscriptions: SubscriptionsConfig | None = None  # expiry and quota warnings for hotspot users
+    subscriptions: SubscriptionsConfig | None = None  # expiry and quota warnings (hotspot users, PPP secrets)
     http: HttpConfig | None = None  # pantau's HTTP server (health; later metrics, status page, webhooks)
     bot: BotConfig | None = None  # the operator bot (docs/bot.md)
     history: HistoryConfig = HistoryConfig()  # event history retention (docs/history.md)
@@ -358,6 +358,7 @@ def _cross_checks(settings: Settings, notifiers: list[NotifierConfig], problems:
     for i, name in enumerate((settings.subscriptions.routers or []) if settings.subscriptions else []):
         if name not in routers:
             problems.append(f"subscriptions.routers[{i}]: unknown router {name!r}")
+    problems.extend(enforcement_problems(settings))
     for i, host in enumerate(settings.hosts):
         if host.via is not None and host.via not in routers:
             problems.append(f"hosts[{i}].via: unknown router {host.via!r} "

@@ -1,42 +1,31 @@
 """Approvals: a verified request goes to the bot's Telegram admins with Setujui / Tolak; the first
 press decides (the request row moves out of ``verified`` in one UPDATE, so a second admin, a double
-press or a replayed callback does nothing). Approving creates the hotspot user through the router's
-``manage:`` user — the package's profile created or updated first when the package sets a rate
-limit, shared users or a session timeout — with a generated password and the phone and expiry in
-the comment in Mikhmon's format; the credentials go to the requester over WhatsApp and show on the
-page while it is open. Rejecting tells the requester. Every decision is in the bot's audit."""
+press or a replayed callback does nothing). Approving creates the account through
+``provision.provision`` (the router's ``manage:`` user, the package's profile, a generated password,
+Mikhmon's comment); the credentials go to the requester over WhatsApp and show on the page while
+it is open. Rejecting tells the requester. Every decision is in the bot's audit."""
 
 from __future__ import annotations
 
-import re
-import secrets
 import time
-from datetime import datetime, timedelta
 from html import escape
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import structlog
 
-from ..bot.commands.hotspot_manage import new_code
 from ..bot.core import Reply
 from ..delivery.phone import mask_recipient
 from ..errors import ConfigError, PantauError, RouterError
 from ..events import Event, Source
-from ..routeros.client import RouterClient
 from ..routeros.config import RouterConfig
-from ..subscriptions.mikhmon import format_expiry
 from .config import PackageConfig, RegistrationConfig
+from .provision import credentials, provision
 from .store import RegistrationStore, Request
 from .threads import RelayStore
 
 log = structlog.get_logger("pantau.registration")
 
-USER, PROFILE = "/ip/hotspot/user", "/ip/hotspot/user/profile"
 _WORDS = {
-    "approved": ("Akun hotspot Anda sudah aktif.\nUser: {user}\nSandi: {password}\nPaket: {package}{until}",
-                 "Your hotspot account is ready.\nUser: {user}\nPassword: {password}\nPackage: {package}{until}"),
-    "until": ("\nBerlaku sampai: {when}", "\nValid until: {when}"),
     "rejected": ("Maaf, permintaan akun hotspot Anda ditolak oleh admin. Silakan hubungi admin untuk informasi.",
                  "Sorry, the admin turned down your hotspot account request. Please contact the admin."),
 }
@@ -44,61 +33,6 @@ _WORDS = {
 
 def words(key: str, language: str, **values: str) -> str:
     return _WORDS[key][0 if language == "id" else 1].format(**values)
-
-
-def routeros_duration(seconds: float) -> str:
-    """3600 → ``1h``, 90000 → ``1d1h``: the form RouterOS takes for session-timeout."""
-    left, out = int(seconds), ""
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if left >= size:
-            out += f"{left // size}{unit}"
-            left %= size
-    return out or "0s"
-
-
-def profile_attrs(package: PackageConfig) -> dict[str, str]:
-    attrs: dict[str, str] = {}
-    if package.rate_limit:
-        attrs["rate-limit"] = package.rate_limit
-    if package.shared_users is not None:
-        attrs["shared-users"] = str(package.shared_users)
-    if package.session_timeout is not None:
-        attrs["session-timeout"] = routeros_duration(package.session_timeout)
-    return attrs
-
-
-def username_base(name: str) -> str:
-    return (re.sub(r"[^a-z0-9]", "", name.lower().split()[0] if name.split() else "") or "user")[:12]
-
-
-async def create_account(client: RouterClient, package: PackageConfig, request: Request, *,
-                         expiry: datetime | None) -> tuple[str, str]:
-    """Ensure the profile, add the user; returns (user name, password)."""
-    attrs = profile_attrs(package)
-    if attrs:
-        rows = await client.print(PROFILE, queries=[f"?name={package.profile}"])
-        if rows:
-            await client.command(f"{PROFILE}/set", {".id": rows[0][".id"], **attrs})
-        else:
-            await client.command(f"{PROFILE}/add", {"name": package.profile, **attrs})
-    v7 = False
-    if expiry is not None:
-        resource = await client.print("/system/resource")
-        v7 = str((resource[0] if resource else {}).get("version", "")).startswith("7")
-    comment = " ".join(p for p in (format_expiry(expiry, v7=v7) if expiry else None,
-                                   f"WA {request.phone}" if request.phone else None,
-                                   "pantau") if p)
-    base = username_base(request.name)
-    for _ in range(10):
-        name = f"{base}{secrets.randbelow(900) + 100}"
-        if not await client.print(USER, queries=[f"?name={name}"]):
-            break
-    else:
-        raise RouterError("no free user name")
-    password = new_code(8)
-    await client.command(f"{USER}/add", {"name": name, "password": password, "profile": package.profile,
-                                         "comment": comment})
-    return name, password
 
 
 class Approvals:
@@ -123,7 +57,7 @@ class Approvals:
         self.router: RouterConfig = router
         self.telegram = bot.telegram
         self.bot_store = bot.store
-        self.tz = ZoneInfo(settings.timezone)
+        self.timezone = settings.timezone
         self.language = config.language
         self.shown: dict[str, dict[str, str]] = {}  # request id → what its page shows (in memory only)
         for request_id in store.interrupted():
@@ -194,28 +128,19 @@ class Approvals:
             await self._edit(chat, text, edit)
             return "Ditolak." if self.language == "id" else "Rejected."
         package = self.packages[request.package] if choice == "y" else list(self.packages.values())[int(choice[1:])]
-        expiry = (datetime.fromtimestamp(now, self.tz) + timedelta(seconds=package.validity)).replace(microsecond=0) \
-            if package.validity else None
-        manage = self.router.manage
-        assert manage is not None
         try:
-            client = await RouterClient.for_router(self.router, username=manage.username,
-                                                   password=manage.password.get_secret_value())
-            try:
-                user, password = await create_account(client, package, request, expiry=expiry)
-            finally:
-                await client.close()
+            account = await provision(self.router, package, name=request.name, phone=request.phone, now=now,
+                                      timezone=self.timezone, state_path=self.engine.config.settings.state.path)
         except RouterError as exc:
             self.store.finish(request_id, "failed", detail=str(exc))
             await self._audit(who, command, [request_id, package.name], "router_down", str(exc), now, channel)
             await self._edit(chat, f"Gagal membuat akun: {escape(str(exc))}", edit)
             return "Gagal." if self.language == "id" else "Failed."
+        user = account.user
         self.store.finish(request_id, "approved", username=user, package=package.name)
-        until = words("until", self.language, when=expiry.strftime("%d/%m/%Y %H:%M")) if expiry else ""
-        credentials = words("approved", self.language, user=user, password=password, package=package.name,
-                            until=until)
-        self._show(request_id, {"status": "approved", "text": credentials})
-        sent = await self._tell(request, credentials)
+        text = credentials(account, self.language)
+        self._show(request_id, {"status": "approved", "text": text})
+        sent = await self._tell(request, text)
         await self._audit(who, command, [request_id, package.name, user], "ok",
                           None if sent else "credentials not delivered", now, channel)
         await self._edit(chat, f"Disetujui oleh {who.key}: {escape(request.name)} → user <code>{escape(user)}"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..config.types import PositiveDuration
 from ..web.config import split_listen
@@ -12,13 +14,25 @@ class PackageConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, max_length=40, pattern=r"^[\w.-]+$")  # shown on the form, e.g. 2M-harian
-    profile: str = Field(min_length=1, max_length=64)  # the hotspot user profile on the router
+    # hotspot: a hotspot user (/ip/hotspot/user); pppoe: a PPP secret (/ppp/secret, service=pppoe)
+    # the customer types into their router or ONT
+    service: Literal["hotspot", "pppoe"] = "hotspot"
+    profile: str = Field(min_length=1, max_length=64)  # the hotspot user profile or PPP profile on the router
     label: str | None = Field(None, max_length=80)  # what the form says, e.g. "2 Mbps, 1 hari, Rp5.000"
     # when any of these is set, approving a request creates or updates the profile on the router
     rate_limit: str | None = Field(None, pattern=r"^\d+[kKmMgG]?(/\d+[kKmMgG]?)?$")  # rx/tx, e.g. 2M/2M
-    shared_users: int | None = Field(None, ge=1, le=1000)  # devices at once
+    # devices at once; a PPP profile only knows one (only-one=yes) or any number, so pppoe takes 1
+    shared_users: int | None = Field(None, ge=1, le=1000)
     session_timeout: PositiveDuration | None = None
     validity: PositiveDuration | None = None  # written as the expiry date in the user's comment (Mikhmon)
+
+    @field_validator("shared_users")
+    @classmethod
+    def _one_for_pppoe(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and value != 1 and info.data.get("service") == "pppoe":
+            raise ValueError(f"a pppoe package takes 1 (only-one=yes on the PPP profile) or nothing, not {value}: "
+                             "a PPP profile cannot allow a number of devices")
+        return value
 
 
 class RegistrationConfig(BaseModel):
@@ -36,7 +50,7 @@ class RegistrationConfig(BaseModel):
     window: PositiveDuration = 3600.0
     max_pending: int = Field(50, ge=1, le=10_000)  # unverified + waiting requests at once
     # approvals: verified requests go to the bot's Telegram admins with Setujui / Tolak, and an
-    # approved one becomes a hotspot user on this router (through its manage: user). Unset: the
+    # approved one becomes a hotspot user or PPP secret on this router (through its manage: user). Unset: the
     # request is only the registration.verified event.
     router: str | None = None
     # the page's address as hotspot clients open it, sent to numbers with no account

@@ -102,12 +102,15 @@ class IsolirConfig(BaseModel):
     ``disable``: the secret is disabled. ``profile``: the secret moves to ``profile`` (e.g. one
     whose address pool leads to a payment page) and/or its address goes into ``address_list``.
     Every mode drops the customer's ``/ppp/active`` session so it takes effect at once.
+    ``hotspot_profile``: the hotspot user profile an isolated hotspot user moves to (``/hotspot
+    isolir``, ``subscriptions.on_expiry: isolir``); its active session is ended.
     """
 
     model_config = ConfigDict(extra="forbid")
     mode: Literal["disable", "profile"] = "disable"
     profile: str | None = None
     address_list: str | None = None
+    hotspot_profile: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _profile_mode_needs_target(self) -> IsolirConfig:

@@ -24,7 +24,8 @@ QUOTA, EXPIRING, EXPIRED = "subscriber.quota", "subscriber.expiring", "subscribe
 
 @dataclass(frozen=True)
 class Usage:
-    """A hotspot user as the router shows it now (counters include the running session)."""
+    """A hotspot user or PPP secret as the router shows it now (counters include the running session;
+    a PPP secret has none, only its validity)."""
 
     router: str
     user: str
@@ -39,6 +40,7 @@ class Usage:
     expires_at: datetime | None = None
     profile: str = ""
     disabled: bool = False
+    service: str = "hotspot"  # hotspot | ppp
 
     @property
     def period(self) -> str:
@@ -80,7 +82,7 @@ def evaluate(usage: Usage, record: Record | None, levels: Levels, now: datetime)
     record.max_out = max(record.max_out, usage.bytes_out)
     if usage.disabled:
         return record, []
-    base = {"user": usage.user, "router": usage.router, "profile": usage.profile,
+    base = {"user": usage.user, "router": usage.router, "profile": usage.profile, "service": usage.service,
             "expires_at": usage.expires_at.isoformat() if usage.expires_at else None}
     out: list[Warning] = []
     expired: tuple[str, dict[str, Any]] | None = None

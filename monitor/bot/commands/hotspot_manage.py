@@ -1,5 +1,5 @@
 """Hotspot account management (seed 000): add, remove, enable, disable (+kick), password, profile,
-kick, and vouchers. Every write goes through the ``manage:`` user and is read back for the reply."""
+kick, isolir/renew (bot/isolir.py) and vouchers. Every write goes through the ``manage:`` user and is read back for the reply."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 from ...delivery.phone import normalize_msisdn
 from ...routeros.sessions import end_sessions
 from ..command import Command, Ctx, UsageError, one
+from ..isolir import isolate
+from ..isolir import renew as restore
 
 USER = "/ip/hotspot/user"
 ACTIVE = "/ip/hotspot/active"
@@ -98,6 +100,17 @@ async def kick(ctx: Ctx) -> dict[str, Any]:
     return {"name": ctx.args[0], "kicked": kicked, "left": len(left)}
 
 
+async def isolir(ctx: Ctx) -> dict[str, Any]:
+    """Move the user to the router's ``isolir.hotspot_profile`` and end its session (bot/isolir.py)."""
+    assert ctx.router is not None
+    return await isolate(ctx.manage, ctx.router, ctx.store, "hotspot", ctx.args[0], ctx.now)
+
+
+async def renew(ctx: Ctx) -> dict[str, Any]:
+    assert ctx.router is not None
+    return await restore(ctx.manage, ctx.router, ctx.store, "hotspot", ctx.args[0])
+
+
 async def voucher(ctx: Ctx) -> dict[str, Any]:
     count, prof = ctx.args[0], ctx.args[1]
     if not count.isdigit() or not 1 <= int(count) <= 50:
@@ -129,5 +142,8 @@ COMMANDS = [
          {"id": "ganti sandi user", "en": "change a user's password"}, secret=(1,)),
     _cmd("hotspot.profile", "admin", profile, "NAME PROFILE", 2, {"id": "ganti profil user", "en": "change a user's profile"}),
     _cmd("hotspot.kick", "operator", kick, "NAME", 1, {"id": "putus sesi user", "en": "kick a user's session"}),
+    _cmd("hotspot.isolir", "admin", isolir, "NAME", 1,
+         {"id": "isolir user (pindah ke profil isolir)", "en": "isolate a user (to the isolir profile)"}),
+    _cmd("hotspot.renew", "admin", renew, "NAME", 1, {"id": "buka isolir user", "en": "renew an isolated user"}),
     _cmd("voucher", "admin", voucher, "N PROFILE", 2, {"id": "buat N voucher", "en": "make N vouchers"}),
 ]

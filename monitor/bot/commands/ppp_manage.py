@@ -1,9 +1,8 @@
 """PPPoE customers (seed 004): add, remove, profile, isolir and renew ("buka").
 
-Isolir follows the router's ``isolir:`` setting: ``disable`` the secret, or move it to an isolir
-``profile`` and/or put its address in an ``address_list``. Every mode drops the ``/ppp/active``
-session so it takes effect. The previous state is stored before the first write; renew restores
-exactly that and forgets it.
+Isolir and renew run the shared code in ``bot/isolir.py`` (also used by ``subscriptions.on_expiry:
+isolir``): the router's ``isolir:`` setting, the previous state stored before the first write,
+renew restoring exactly that.
 """
 
 from __future__ import annotations
@@ -13,14 +12,11 @@ from typing import Any
 from ...delivery.phone import normalize_msisdn
 from ...routeros.sessions import end_sessions
 from ..command import Command, Ctx, UsageError, one
+from ..isolir import isolate
+from ..isolir import renew as restore
 
 SECRET = "/ppp/secret"
 ACTIVE = "/ppp/active"
-LIST = "/ip/firewall/address-list"
-
-
-def _tag(name: str) -> str:
-    return f"pantau-isolir:{name}"
 
 
 async def _drop(client: Any, name: str) -> int:
@@ -59,64 +55,12 @@ async def profile(ctx: Ctx) -> dict[str, Any]:
 
 async def isolir(ctx: Ctx) -> dict[str, Any]:
     assert ctx.router is not None
-    cfg, name = ctx.router.isolir, ctx.args[0]
-    if ctx.store.isolated(ctx.router.name, name) is not None:
-        return {"name": name, "already": True}
-    client = await ctx.manage()
-    row = await one(client, SECRET, name=name)
-    previous: dict[str, Any] = {"mode": cfg.mode}
-    address = None
-    if cfg.mode == "disable":
-        previous["disabled"] = row.get("disabled", "false")
-    else:
-        if cfg.profile:
-            previous["profile"] = row.get("profile", "default")
-        if cfg.address_list:
-            active = await client.print(ACTIVE, queries=[f"?name={name}"], proplist=["address"])
-            address = row.get("remote-address") or (active[0].get("address") if active else None)
-            if not address:
-                raise UsageError("address")  # nothing to put in the list: the customer has no known IP
-            previous["address_list"] = cfg.address_list
-    ctx.store.save_isolated(ctx.router.name, name, previous, ctx.now)
-    wrote = False
-    try:
-        if cfg.mode == "disable":
-            await client.command(f"{SECRET}/set", {".id": row[".id"], "disabled": "yes"})
-            wrote = True
-        else:
-            if cfg.profile:
-                await client.command(f"{SECRET}/set", {".id": row[".id"], "profile": cfg.profile})
-                wrote = True
-            if cfg.address_list:
-                await client.command(f"{LIST}/add", {"list": cfg.address_list, "address": address or "",
-                                                     "comment": _tag(name)})
-    except BaseException:
-        if not wrote:  # nothing changed on the router: nothing for renew to restore
-            ctx.store.forget_isolated(ctx.router.name, name)
-        raise  # after a partial write the record stays, so renew can still undo it
-    dropped = await _drop(client, name)
-    listed = await client.print(LIST, queries=[f"?comment={_tag(name)}"])
-    return {"name": name, "already": False, "mode": cfg.mode, "secret": await one(client, SECRET, name=name),
-            "listed": listed, "dropped": dropped}
+    return await isolate(ctx.manage, ctx.router, ctx.store, "ppp", ctx.args[0], ctx.now)
 
 
 async def renew(ctx: Ctx) -> dict[str, Any]:
     assert ctx.router is not None
-    name = ctx.args[0]
-    previous = ctx.store.isolated(ctx.router.name, name)
-    if previous is None:
-        return {"name": name, "was_isolated": False}
-    client = await ctx.manage()
-    row = await one(client, SECRET, name=name)
-    restore = {k: previous[k] for k in ("disabled", "profile") if k in previous}
-    if restore:
-        await client.command(f"{SECRET}/set", {".id": row[".id"], **restore})
-    for entry in await client.print(LIST, queries=[f"?comment={_tag(name)}"], proplist=[".id"]):
-        await client.command(f"{LIST}/remove", {".id": entry[".id"]})
-    dropped = await _drop(client, name)  # reconnect with the restored profile
-    ctx.store.forget_isolated(ctx.router.name, name)
-    return {"name": name, "was_isolated": True, "restored": restore, "secret": await one(client, SECRET, name=name),
-            "dropped": dropped}
+    return await restore(ctx.manage, ctx.router, ctx.store, "ppp", ctx.args[0])
 
 
 def _cmd(name: str, run: Any, usage: str, min_args: int, summary: dict[str, str],

@@ -18,6 +18,19 @@ SPECIAL_COMMANDS = frozenset({"/interface/monitor-traffic"})
 UNIQUE_NAMES = {"/ip/hotspot/user": "user", "/ppp/secret": "secret", "/ip/pool": "pool",
                 "/ip/hotspot/user/profile": "profile", "/ppp/profile": "profile"}
 BOOLEAN_FIELDS = ("disabled", "running", "dynamic", "allow-remote-requests")
+#: The writable properties of the PPP menus (help.mikrotik.com "PPP AAA"; v6 and v7 alike, v7's
+#: secrets add ``ipv6-routes``): anything else traps "unknown parameter" as on a router, so a
+#: hotspot-only setting (``shared-users``) written to a PPP profile fails here as it would there.
+_PPP_PROFILE = frozenset(
+    "name comment address-list bridge bridge-horizon bridge-learning bridge-path-cost bridge-port-priority "
+    "change-tcp-mss dhcpv6-pd-pool dns-server idle-timeout incoming-filter insert-queue-before interface-list "
+    "local-address on-down on-up only-one outgoing-filter parent-queue queue-type rate-limit remote-address "
+    "remote-ipv6-prefix-pool session-timeout use-compression use-encryption use-ipv6 use-mpls use-upnp "
+    "wins-server".split())
+_PPP_SECRET = frozenset("name comment disabled caller-id limit-bytes-in limit-bytes-out local-address password "
+                        "profile remote-address remote-ipv6-prefix routes service".split())
+_CHOICES = {("/ppp/profile", "only-one"): ("yes", "no", "default"),
+            ("/ppp/secret", "service"): ("any", "async", "isdn", "l2tp", "ovpn", "pppoe", "pptp", "sstp")}
 _BOOL = {"yes": "true", "no": "false", "true": "true", "false": "false"}
 
 
@@ -38,6 +51,23 @@ def add_refused(menu: Any, attrs: dict[str, str]) -> str | None:
         return "failure: name must be specified"
     if menu.find(name=name) is not None:
         return f"failure: already have {kind} with this name"
+    return None
+
+
+def bad_parameter(path: str, attrs: dict[str, str], version: str) -> str | None:
+    """The trap RouterOS gives for writing ``attrs`` to the PPP menus, or None when they are accepted."""
+    v7 = version.startswith("7")
+    known = {"/ppp/profile": _PPP_PROFILE, "/ppp/secret": _PPP_SECRET | ({"ipv6-routes"} if v7 else set())}.get(path)
+    if known is None:
+        return None
+    for key, value in attrs.items():
+        if key in (".id", "numbers"):
+            continue
+        if key not in known:
+            return "unknown parameter"
+        choices = _CHOICES.get((path, key))
+        if choices is not None and (value not in choices or (v7 and value == "isdn")):  # v7 has no isdn
+            return f"input does not match any value of {key}"
     return None
 
 

@@ -340,6 +340,8 @@ class RouterSimulator(SimulatorScripting, extra.ScriptingExtras):
             self._print(conn, menu, proplist, queries, attrs, t)
         elif verb == "listen":
             conn.listens[UNTAGGED if tag is None else tag] = (path, proplist)
+        elif verb in ("add", "set") and (refused := extra.bad_parameter(path, attrs, self.version)):
+            trap(refused)
         elif verb == "add" and not menu.singleton and (refused := extra.add_refused(menu, attrs)):
             trap(refused)
         elif verb == "add" and not menu.singleton:
