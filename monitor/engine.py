@@ -40,6 +40,7 @@ from .routeros.router_health import RouterHealthWatcher, wants_health_watcher
 from .routeros.store import RouterStore
 from .routeros.watcher import RouterWatcher
 from .state_writer import StateWriter
+from .subscriptions.running import SubscriptionPollers
 from .supervisor import Supervisor
 
 log = structlog.get_logger("pantau.engine")
@@ -66,7 +67,8 @@ class Engine(ReloadMixin):
         self.host_store: HostStateStore | None = None
         self.session_store: RouterStore | None = None
         self.history: HistoryService | None = None  # suppression + history + reports (docs/history.md)
-        self.subscription_store: Any = None
+        self.subscriptions: Any = None  # monitor.subscriptions.running.SubscriptionPollers
+        self.web_switch: Any = None  # notifiers' web routes (monitor/web/switch.py): a reload swaps them
         self.emitted: list[Event] = []  # the last few events, for `pantau demo` and tests
         # read by the web wing (/metrics, status page) at request time
         self.monitors: dict[str, HostMonitor] = {}
@@ -225,21 +227,22 @@ class Engine(ReloadMixin):
         self.history.open()
         self.history.spawn(self.supervisor)
         for name, notifier in self.notifiers.items():  # e.g. Alertmanager's re-posting of firing alerts
-            if callable(getattr(notifier, "run", None)):
-                self.supervisor.spawn(f"notifier:{name}", notifier.run)
+            self._start_notifier_task(name, notifier)
 
         self.host_store = HostStateStore(state.path, submit=self.writer.submit)
         self._start_hosts()
         for router in settings.routers:
             self._start_router(router)
-        self._start_subscriptions()
+        # expiry and quota warnings: one supervised poller per router that has hotspot users
+        self.subscriptions = SubscriptionPollers(self.supervisor, emit=self.emit, state_path=settings.state.path)
+        await self.subscriptions.apply(self.config)
         if settings.http is not None:
             from .web.site import build_web
+            from .web.switch import RouteSwitch
 
             self.web = build_web(self)  # every route (metrics, health, status page) is added here
-            for notifier in self.notifiers.values():  # e.g. the WhatsApp Cloud status webhook
-                if hasattr(notifier, "web_routes"):
-                    self.web.add_routes(notifier.web_routes(self.outbox))
+            self.web_switch = RouteSwitch()  # e.g. the WhatsApp Cloud status webhook
+            self.web.add_routes(self.web_switch.register(self._notifier_routes()))
         if settings.bot is not None:
             from .bot.service import BotService
 
@@ -256,20 +259,13 @@ class Engine(ReloadMixin):
         log.info("started", hosts=len(self.config.hosts), routers=len(settings.routers),
                  notifiers=len(self.notifiers), state=settings.state.path)
 
-    def _start_subscriptions(self) -> None:
-        """Expiry and quota warnings: one supervised poller per router that has hotspot users."""
-        config = self.config.settings.subscriptions
-        if config is None:
-            return
-        from .subscriptions.poller import SubscriptionPoller
-        from .subscriptions.store import SubscriptionStore
+    def _start_notifier_task(self, name: str, notifier: Any) -> None:
+        if callable(getattr(notifier, "run", None)):
+            self.supervisor.spawn(f"notifier:{name}", notifier.run)
 
-        self.subscription_store = SubscriptionStore(self.config.settings.state.path)
-        for router in self.config.settings.routers:
-            if (router.name in config.routers) if config.routers is not None else ("hotspot" in router.watch):
-                poller = SubscriptionPoller(router, config, timezone=self.config.settings.timezone, emit=self.emit,
-                                            store=self.subscription_store)
-                self.supervisor.spawn(f"subscriptions:{router.name}", poller.run)
+    def _notifier_routes(self) -> list[Any]:
+        return [route for notifier in self.notifiers.values() if hasattr(notifier, "web_routes")
+                for route in notifier.web_routes(self.outbox)]
 
     async def stop(self, grace: float = 2.0) -> None:
         """Stop the sources at once, give in-flight deliveries ``grace`` seconds, close everything."""
@@ -304,7 +300,7 @@ class Engine(ReloadMixin):
         for pinger in self.pingers.values():
             with contextlib.suppress(Exception):
                 await pinger.aclose()
-        for store in (self.host_store, self.session_store, self.subscription_store, self.bot):
+        for store in (self.host_store, self.session_store, self.subscriptions, self.bot):
             if store is not None:
                 with contextlib.suppress(Exception):
                     store.close()

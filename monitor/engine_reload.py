@@ -2,8 +2,12 @@
 
 The plan (monitor/reload.py) is a pure diff of the old and new config; this applies it. Unchanged
 hosts keep their detector state and schedule, unchanged router watchers their connection,
-unchanged notifiers their instance and rate-limit buckets. Settings that need a restart (``state``,
-``icmp``, ``http``, ``log``) are kept and reported.
+unchanged notifiers their instance and rate-limit buckets. A notifier's own supervised task
+(Alertmanager's re-posting) and web routes (the WhatsApp Cloud status webhook) follow its
+instance. Subscription pollers are started, stopped or replaced per router
+(monitor/subscriptions/running.py); the history re-reads dependencies, configured maintenance
+windows and reports. Settings that need a restart (``state``, ``icmp``, ``http``, ``log``, ``bot``,
+``registration``) are kept and reported.
 """
 
 from __future__ import annotations
@@ -41,20 +45,19 @@ class ReloadMixin:
         if plan.hosts.added and self.probe is None and direct:
             self.probe = await open_probe(new.settings.icmp, direct)
         old_config, self.config = self.config, new
+        by_name = {n.name: n for n in new.notifiers}
+        fresh: dict[str, Any] = {}
         try:
-            by_name = {n.name: n for n in new.notifiers}
-            fresh = {name: self._new_notifier(by_name[name]) for name in plan.notifiers.added + plan.notifiers.changed}
+            for name in plan.notifiers.added + plan.notifiers.changed:
+                fresh[name] = self._new_notifier(by_name[name])
+            pollers = self.subscriptions.prepare(new) if self.subscriptions is not None else {}
         except ConfigError:
             self.config = old_config
+            for notifier in fresh.values():  # never used: its connections closed
+                with contextlib.suppress(Exception):
+                    await notifier.aclose()
             raise
-        retired = [self.notifiers.pop(name) for name in plan.notifiers.removed + plan.notifiers.changed]
-        self.notifiers.update(fresh)
-        self.router = EventRouter(new.routes)
-        if self.outbox is not None:  # waits for sends in flight through the retired instances
-            await self.outbox.reconfigure(self.notifiers, by_name)
-        for notifier in retired:
-            with contextlib.suppress(Exception):
-                await notifier.aclose()
+        await self._swap_notifiers(plan, fresh, by_name)
 
         hosts = {h.name: h for h in new.hosts}
         persisted = self.host_store.load() if self.host_store is not None and (
@@ -77,8 +80,41 @@ class ReloadMixin:
             self.watchers.pop(name, None)
         for name in plan.routers.changed + plan.routers.added:
             self._start_router(routers[name])  # a changed one resumes from its saved sessions
-        log.info("reloaded", **plan.log_fields())
+        if self.subscriptions is not None:
+            await self.subscriptions.apply(new, pollers)
+        if self.history is not None and plan.history_changed:
+            await self.history.reconfigure(new, self.supervisor)
+        log.info("reloaded", **plan.log_fields(), subscriptions=sorted(self.subscriptions.running)
+                 if self.subscriptions is not None else [])
         if plan.restart_needed:
             log.warning("reload_needs_restart", settings=plan.restart_needed,
                         hint="these settings take effect at the next start")
         return plan
+
+    async def _swap_notifiers(self: Any, plan: ReloadPlan, fresh: dict[str, Any], by_name: dict[str, Any]) -> None:
+        """Retire removed and changed notifiers (their tasks first: nothing keeps posting with the
+        old settings), start the new instances' tasks and web routes."""
+        retired = []
+        for name in plan.notifiers.removed + plan.notifiers.changed:
+            await self.supervisor.cancel(f"notifier:{name}")
+            retired.append(self.notifiers.pop(name))
+        self.notifiers.update(fresh)
+        self.router = EventRouter(self.config.routes)
+        if self.outbox is not None:  # waits for sends in flight through the retired instances
+            await self.outbox.reconfigure(self.notifiers, by_name)
+        for notifier in retired:
+            with contextlib.suppress(Exception):
+                await notifier.aclose()
+        watched_less = plan.hosts.removed or plan.routers.removed
+        for name in plan.notifiers.unchanged:  # they read hosts and routers from the settings
+            notifier = self.notifiers[name]
+            if getattr(notifier, "context", None) is not None:
+                notifier.context.settings = self.config.settings
+            if watched_less and callable(getattr(notifier, "forget_unwatched", None)):
+                notifier.forget_unwatched()  # a removed host's firing alert is re-posted no more
+        for name, notifier in fresh.items():
+            self._start_notifier_task(name, notifier)
+        if self.web_switch is not None:
+            unregistered = self.web_switch.replace(self._notifier_routes())
+            if unregistered:
+                plan.restart_needed.append("notifiers (web routes " + ", ".join(unregistered) + ")")
