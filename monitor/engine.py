@@ -171,7 +171,10 @@ class Engine(ReloadMixin):
     def _route(self, event: Event, names: list[str] | None = None) -> list[str]:
         """Deliver ``event`` to ``names`` (default: the notifiers its routes pick); returns them.
         Never blocks, never fails: a locked or full database is waited out by the writer, in order."""
-        names = self.router.match(event) if names is None else names
+        if names is None:
+            names = self.router.match(event)
+            if self.registration is not None:  # one message per registration request per chat
+                names = self.registration.covered(event, names)
         log.info("event", event_type=event.type, event_id=event.id, source=event.source.name,
                  notify=names, **_log_keys(event))
         self.emitted.append(event)

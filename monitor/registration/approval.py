@@ -134,8 +134,8 @@ class Approvals:
         self.admin_chats = [uid for uid, role in cfg.telegram_users.items() if role == "admin"] + \
                            [gid for gid, role in cfg.telegram_groups.items() if role == "admin"]
 
-    async def ask(self, request: Request) -> None:
-        """Send the request to every admin chat with Setujui / Tolak."""
+    async def ask(self, request: Request) -> list[str]:
+        """Send the request to every admin chat with Setujui / Tolak; returns the chats reached."""
         lines = ["<b>Permintaan akun baru</b>" if self.language == "id" else "<b>New account request</b>",
                  f"Nama: {escape(request.name)}", f"WhatsApp: {escape(request.phone)}",
                  f"Paket: {escape(request.package)}"]
@@ -146,11 +146,14 @@ class Approvals:
                   if name != request.package]
         reply = Reply(["\n".join(lines)], buttons=[("Setujui", f"rg:{request.id}:y"), *others,
                                                    ("Tolak", f"rg:{request.id}:n")])
+        reached = []
         for chat in self.admin_chats:
             try:
                 await self.telegram.send(chat, reply)
+                reached.append(str(chat))
             except PantauError as exc:
                 log.warning("registration.ask_failed", chat=chat, error=str(exc))
+        return reached
 
     async def decide(self, who: Any, request_id: str, choice: str, message: dict[str, Any]) -> str:
         now = time.time()

@@ -33,6 +33,7 @@ class RegistrationService:
         self.page = RegistrationPage(config, self.store, send_code=provider.send, on_verified=self.verified,
                                      country_code=notifier.config.country_code)
         self.approvals: Any = None
+        self._asked: dict[str, list[str]] = {}  # request id → chats its approval post reached
         self.web = WebServer(HttpConfig(listen=config.listen))
         self.web.add_routes(self.page.routes())
 
@@ -69,16 +70,36 @@ class RegistrationService:
             self.self_service.relay = Relay(bot.telegram, admins, self.provider, language=self.config.language)
 
     async def verified(self, request: Request) -> None:
+        """The request with buttons to the admins first, then the event: a route's Telegram target
+        whose chat already got the buttons is skipped (``covered``), so each chat sees it once."""
         package = self.page.packages[request.package]
         log.info("registration.verified", request=request.id, phone=mask_recipient(request.phone),
                  package=request.package)
+        if self.approvals is not None:
+            self._asked[request.id] = await self.approvals.ask(request)
         await self.engine.emit(Event("registration.verified", Source(kind="pantau", name="registration"),
                                      {"request": request.id, "name": request.name, "phone": request.phone,
                                       "package": package.name, "profile": package.profile,
                                       "message": request.message or None}))
-        if self.approvals is not None:
-            await self.approvals.ask(request)
+        self._asked.pop(request.id, None)
+
+    def covered(self, event: Event, names: list[str]) -> list[str]:
+        """The notifiers ``event`` still goes to: for ``registration.verified``, a Telegram notifier
+        whose chat got the approval request with its buttons is left out (that post is its delivery)."""
+        chats = self._asked.get(str(event.data.get("request"))) if event.type == "registration.verified" else None
+        if not chats:
+            return names
+        skipped = [name for name in names if _telegram_chat(self.engine.notifiers.get(name)) in chats]
+        if skipped:
+            log.info("registration.route_covered", request=event.data.get("request"), skipped=skipped,
+                     reason="the approval request with buttons went to the same chat")
+        return [name for name in names if name not in skipped]
 
     async def aclose(self) -> None:
         await self.web.aclose()
         self.store.close()
+
+
+def _telegram_chat(notifier: Any) -> str | None:
+    config = getattr(notifier, "config", None)
+    return str(config.chat_id) if getattr(config, "type", None) == "telegram" else None
