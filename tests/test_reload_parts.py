@@ -225,3 +225,23 @@ async def test_the_cloud_status_webhook_follows_its_notifier(tmp_path):
                 assert resp.status == 404
     finally:
         await engine.stop(grace=0.5)
+
+
+async def test_bot_and_registration_changes_are_named_as_needing_a_restart(tmp_path):
+    from tests.fake_telegram_bot import FakeBotApi
+
+    async with FakeBotApi() as api, generic_peer() as hook:
+        def config(admin: int):
+            return parse_config(base(tmp_path, hook.url, bot={
+                "telegram_users": {admin: "admin"},
+                "telegram": {"token": api.token, "api_url": api.url, "poll_timeout": 1}}), env={})
+
+        engine = Engine(config(111))
+        await engine.start()
+        try:
+            plan = await engine.reload(config(222))
+            assert plan.restart_needed == ["bot"]
+            assert engine.config.settings.bot.telegram_users == {111: "admin"}  # the running bot's, kept
+            assert engine.bot.core is not None and "bot:telegram" in engine.supervisor.names()
+        finally:
+            await engine.stop(grace=0.5)
