@@ -9,6 +9,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import aiohttp
+import pytest
 from fake_peers import generic_peer
 from test_engine_reload import SwitchProbe
 from test_restart_e2e import wait_until
@@ -16,6 +17,7 @@ from test_whatsapp_cloud import APP_SECRET, VERIFY, post_status, status_body
 
 from monitor.config.model import parse_config
 from monitor.engine import Engine
+from monitor.errors import ConfigError
 from monitor.hosts.detector import State
 from tests.bot_helpers import MANAGE_PW, READ_PW, make_sim
 
@@ -78,6 +80,26 @@ async def test_subscription_pollers_follow_the_reloaded_settings_and_keep_what_w
             await engine.stop(grace=0.5)
     assert got(hook, "subscriber.") == [("subscriber.quota", "andi", 80, None), ("subscriber.quota", "andi", 90, None),
                                         ("subscriber.quota", "andi", 90, None)]  # the last in andi's new period
+
+
+async def test_a_poller_that_cannot_work_fails_the_reload_before_anything_changes(tmp_path):
+    async with make_sim() as sim, generic_peer() as hook, generic_peer() as other:
+        router = {"name": "core", "address": "127.0.0.1", "port": sim.port, "username": "pantau",
+                  "password": READ_PW, "mode": "poll", "poll_interval": "1s", "timeout": "2s", "watch": ["hotspot"]}
+        engine = Engine(parse_config(base(tmp_path, hook.url, routers=[router],
+                                          subscriptions={"check_every": "1h"}), env={}))
+        await engine.start()
+        try:
+            running = engine.subscriptions.running["core"]
+            bad = parse_config(base(tmp_path, other.url, routers=[router],  # no manage: user on core
+                                    subscriptions={"check_every": "1h", "on_expiry": "disable"}), env={})
+            with pytest.raises(ConfigError) as failed:
+                await engine.reload(bad)
+            assert failed.value.problems == ["subscriptions.on_expiry: disable needs a manage: user on router 'core'"]
+            assert engine.subscriptions.running["core"] is running and "subscriptions:core" in engine.supervisor.names()
+            assert engine.config.notifiers[0].url.get_secret_value() == hook.url  # the old config, whole
+        finally:
+            await engine.stop(grace=0.5)
 
 
 async def test_a_poller_is_stopped_between_rounds_not_in_one(tmp_path):
