@@ -44,8 +44,11 @@ class ReloadMixin:
         direct = [h for h in new.hosts if h.via is None]  # via: hosts are pinged by their router
         if plan.hosts.added and self.probe is None and direct:
             self.probe = await open_probe(new.settings.icmp, direct)
-        old_config, self.config = self.config, new
         by_name = {n.name: n for n in new.notifiers}
+        problems = self._senders_kept(by_name)
+        if problems:
+            raise ConfigError(problems)
+        old_config, self.config = self.config, new
         fresh: dict[str, Any] = {}
         try:
             for name in plan.notifiers.added + plan.notifiers.changed:
@@ -118,3 +121,20 @@ class ReloadMixin:
             unregistered = self.web_switch.replace(self._notifier_routes())
             if unregistered:
                 plan.restart_needed.append("notifiers (web routes " + ", ".join(unregistered) + ")")
+
+    def _senders_kept(self: Any, by_name: dict[str, Any]) -> list[str]:
+        """The registration page and the bot's WhatsApp (restart-only) send through a named
+        whatsapp notifier: a reload may change it, not remove it or make it something else."""
+        problems = []
+        if self.registration is not None:
+            name = self.registration.config.notifier
+            if getattr(by_name.get(name), "type", None) != "whatsapp":
+                problems.append(f"registration.notifier: {name!r} must stay a whatsapp notifier while the "
+                                "registration page runs (it sends the codes)")
+        whatsapp = getattr(self.bot, "whatsapp", None)
+        if whatsapp is not None:
+            name, provider = whatsapp.config.notifier, whatsapp.config.provider
+            if getattr(by_name.get(name), "provider", None) != provider:
+                problems.append(f"bot.whatsapp.notifier: {name!r} must stay a whatsapp notifier with provider "
+                                f"{provider} while the bot runs (replies go out through it)")
+        return problems

@@ -8,6 +8,7 @@ from typing import Any
 
 import structlog
 
+from ..delivery.current import CurrentProvider
 from ..delivery.phone import mask_recipient
 from ..errors import ConfigError
 from ..events import Event, Source
@@ -28,9 +29,9 @@ class RegistrationService:
         if provider is None or getattr(getattr(notifier, "config", None), "type", None) != "whatsapp":
             raise ConfigError([f"registration.notifier: {config.notifier!r} must be the name of a whatsapp "
                                "notifier (it sends the one-time codes)"])
-        self.provider = provider
+        self.provider = CurrentProvider(engine.notifiers, config.notifier)  # a reload's new settings apply
         self.store = RegistrationStore(engine.config.settings.state.path)
-        self.page = RegistrationPage(config, self.store, send_code=provider.send, on_verified=self.verified,
+        self.page = RegistrationPage(config, self.store, send_code=self.provider.send, on_verified=self.verified,
                                      country_code=notifier.config.country_code)
         self.approvals: Any = None
         self._asked: dict[str, list[str]] = {}  # request id → chats its approval post reached
