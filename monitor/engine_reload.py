@@ -83,6 +83,7 @@ class ReloadMixin:
             self.watchers.pop(name, None)
         for name in plan.routers.changed + plan.routers.added:
             self._start_router(routers[name])  # a changed one resumes from its saved sessions
+        await self._renew_pingers(plan.routers.removed + plan.routers.changed)
         if self.subscriptions is not None:
             await self.subscriptions.apply(new, pollers)
         if self.history is not None and plan.history_changed:
@@ -138,3 +139,16 @@ class ReloadMixin:
                 problems.append(f"bot.whatsapp.notifier: {name!r} must stay a whatsapp notifier with provider "
                                 f"{provider} while the bot runs (replies go out through it)")
         return problems
+
+    async def _renew_pingers(self: Any, routers: list[str]) -> None:
+        """Hosts pinged ``via:`` a changed router ping through its new settings (address, user),
+        keeping their up/down state; a removed router's pinger closes."""
+        stale = {name: self.pingers.pop(name) for name in routers if name in self.pingers}
+        for host in self.config.hosts:
+            if host.via in stale and host.name in self.monitors:
+                old = self.monitors[host.name]
+                await self._remove_host(host.name)
+                self._add_host(host, {}, (old.detector.state, old.detector.since))
+        for pinger in stale.values():
+            with contextlib.suppress(Exception):
+                await pinger.aclose()

@@ -267,3 +267,33 @@ async def test_bot_and_registration_changes_are_named_as_needing_a_restart(tmp_p
             assert engine.bot.core is not None and "bot:telegram" in engine.supervisor.names()
         finally:
             await engine.stop(grace=0.5)
+
+
+async def test_hosts_via_a_moved_router_ping_through_its_new_address(tmp_path):
+    from monitor.routeros.sim.simulator import RouterSimulator
+
+    async with RouterSimulator(username="pantau", password=READ_PW) as old_router, \
+            RouterSimulator(username="pantau", password=READ_PW) as new_router, generic_peer() as hook:
+        for sim in (old_router, new_router):
+            sim.pings.set("127.0.0.31")
+
+        def config(port: int):
+            router = {"name": "core", "address": "127.0.0.1", "port": port, "username": "pantau",
+                      "password": READ_PW, "mode": "poll", "poll_interval": "200ms", "timeout": "1s",
+                      "watch": ["hotspot"]}
+            return parse_config(base(tmp_path, hook.url, routers=[router],
+                                     hosts=[{"name": "ap", "address": "127.0.0.31", "via": "core"}]), env={})
+
+        engine = Engine(config(old_router.port))
+        await engine.start()
+        try:
+            await wait_until(lambda: engine.monitors["ap"].detector.state is State.UP)
+            plan = await engine.reload(config(new_router.port))
+            assert plan.routers.changed == ["core"] and plan.hosts.unchanged == ["ap"]
+            await old_router.stop()  # the router moved: the old address answers no more
+            pings = new_router.pings.started
+            await wait_until(lambda: new_router.pings.started >= pings + 5)
+            assert engine.monitors["ap"].detector.state is State.UP
+        finally:
+            await engine.stop(grace=0.5)
+    assert got(hook, "host.") == []  # no false DOWN, no stray UP
