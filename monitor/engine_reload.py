@@ -45,7 +45,7 @@ class ReloadMixin:
         if plan.hosts.added and self.probe is None and direct:
             self.probe = await open_probe(new.settings.icmp, direct)
         by_name = {n.name: n for n in new.notifiers}
-        problems = self._senders_kept(by_name)
+        problems = self._senders_kept(by_name) + self._approval_router_kept(new)
         if problems:
             raise ConfigError(problems)
         old_config, self.config = self.config, new
@@ -84,6 +84,7 @@ class ReloadMixin:
         for name in plan.routers.changed + plan.routers.added:
             self._start_router(routers[name])  # a changed one resumes from its saved sessions
         await self._renew_pingers(plan.routers.removed + plan.routers.changed)
+        self._follow_routers(routers)
         if self.subscriptions is not None:
             await self.subscriptions.apply(new, pollers)
         if self.history is not None and plan.history_changed:
@@ -152,3 +153,29 @@ class ReloadMixin:
         for pinger in stale.values():
             with contextlib.suppress(Exception):
                 await pinger.aclose()
+
+    def _approval_router_kept(self: Any, new: Config) -> list[str]:
+        approvals = getattr(self.registration, "approvals", None)
+        if approvals is None:
+            return []
+        name = self.registration.config.router
+        router = next((r for r in new.settings.routers if r.name == name), None)
+        if router is None or router.manage is None:
+            return [f"registration.router: router {name!r} must stay, with its manage: user, while approvals "
+                    "run (accounts are created through it)"]
+        return []
+
+    def _follow_routers(self: Any, routers: dict[str, Any]) -> None:
+        """The bot's commands, approvals and the WhatsApp self-service (restart-only themselves)
+        reach the routers through their reloaded settings (a new address, password or router)."""
+        core = getattr(self.bot, "core", None)
+        if core is not None:
+            core.routers = dict(routers)
+            core.probe = self.probe
+        if self.registration is None:
+            return
+        if self.registration.approvals is not None:
+            self.registration.approvals.router = routers[self.registration.config.router]
+        self_service = getattr(self.registration, "self_service", None)
+        if self_service is not None:
+            self_service.routers = [r for r in routers.values() if "hotspot" in r.watch]

@@ -297,3 +297,32 @@ async def test_hosts_via_a_moved_router_ping_through_its_new_address(tmp_path):
         finally:
             await engine.stop(grace=0.5)
     assert got(hook, "host.") == []  # no false DOWN, no stray UP
+
+
+async def test_bot_commands_reach_a_moved_router(tmp_path):
+    from tests.bot_helpers import ADMIN
+    from tests.fake_telegram_bot import FakeBotApi
+
+    async with make_sim() as old_router, make_sim() as new_router, FakeBotApi() as api, generic_peer() as hook:
+        old_router.version, new_router.version = "6.49.10", "7.18.2"
+
+        def config(port: int):
+            router = {"name": "core", "address": "127.0.0.1", "port": port, "username": "pantau",
+                      "password": READ_PW, "timeout": 2, "mode": "poll", "poll_interval": 1,
+                      "manage": {"username": "pantau-manage", "password": MANAGE_PW}}
+            return parse_config(base(tmp_path, hook.url, routers=[router], bot={
+                "telegram_users": {ADMIN: "admin"},
+                "telegram": {"token": api.token, "api_url": api.url, "poll_timeout": 1}}), env={})
+
+        engine = Engine(config(old_router.port))
+        await engine.start()
+        try:
+            await api.message(ADMIN, "/resource")
+            await api.wait_for(lambda: [p for p in api.sent() if "6.49.10" in p["text"]])
+            plan = await engine.reload(config(new_router.port))
+            assert plan.routers.changed == ["core"] and plan.restart_needed == []
+            await old_router.stop()
+            await api.message(ADMIN, "/resource")
+            await api.wait_for(lambda: [p for p in api.sent() if "7.18.2" in p["text"]])
+        finally:
+            await engine.stop(grace=0.5)
