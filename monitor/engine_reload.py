@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import structlog
 
@@ -174,8 +175,11 @@ class ReloadMixin:
             core.probe = self.probe
         if self.registration is None:
             return
+        tz = ZoneInfo(self.config.settings.timezone)  # expiry dates written and read
         if self.registration.approvals is not None:
             self.registration.approvals.router = routers[self.registration.config.router]
+            self.registration.approvals.tz = tz
         self_service = getattr(self.registration, "self_service", None)
         if self_service is not None:
             self_service.routers = [r for r in routers.values() if "hotspot" in r.watch]
+            self_service.tz = tz
