@@ -34,7 +34,8 @@ log = structlog.get_logger("pantau.engine")
 class ReloadMixin:
     async def reload(self: Any, new: Config) -> ReloadPlan:
         """Apply a reloaded config. Raises ConfigError/ProbeError before changing anything when a
-        new notifier cannot start or hosts need an ICMP probe that cannot be opened."""
+        new notifier or subscription poller cannot start, hosts need an ICMP probe that cannot be
+        opened, or the running registration page or bot would lose the notifier or router it uses."""
         from .engine import secret_values
         from .reload import plan_reload
 
