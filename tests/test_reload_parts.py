@@ -326,3 +326,30 @@ async def test_bot_commands_reach_a_moved_router(tmp_path):
             await api.wait_for(lambda: [p for p in api.sent() if "7.18.2" in p["text"]])
         finally:
             await engine.stop(grace=0.5)
+
+
+async def test_reports_added_and_removed_by_reload_send_on_the_driven_clock(tmp_path):
+    day = 86400.0
+    clock = [1_800_000_000.0 - 1_800_000_000.0 % day + 6 * 3600]  # 06:00 UTC
+    async with generic_peer() as hook:
+        def config(reports=()):
+            return parse_config(base(tmp_path, hook.url, hosts=[{"name": "gw", "address": "127.0.0.10"}],
+                                     reports=list(reports)), env={})
+
+        engine = Engine(config(), probe=SwitchProbe())
+        await engine.start()
+        engine.history.clock = lambda: clock[0]
+        try:
+            assert "reports" not in engine.supervisor.names()
+            plan = await engine.reload(config([{"every": "daily 07:00", "notify": ["hook"]}]))
+            assert plan.history_changed == ["reports"] and "reports" in engine.supervisor.names()
+            assert await engine.history.run_reports() == []  # the first run only remembers the time
+            clock[0] += 2 * 3600  # 08:00: the 07:00 report is due
+            sent = await engine.history.run_reports()
+            assert [e.type for e in sent] == ["report.summary"]
+            await engine.reload(config())
+            assert "reports" not in engine.supervisor.names()
+            await wait_until(lambda: [r for r in hook.received if r.json["type"] == "report.summary"])
+        finally:
+            await engine.stop(grace=0.5)
+    assert len([r for r in hook.received if r.json["type"] == "report.summary"]) == 1
