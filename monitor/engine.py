@@ -40,6 +40,7 @@ from .routeros.router_health import RouterHealthWatcher, wants_health_watcher
 from .routeros.store import RouterStore
 from .routeros.watcher import RouterWatcher
 from .state_writer import StateWriter
+from .subscriptions.running import SubscriptionPollers
 from .supervisor import Supervisor
 
 log = structlog.get_logger("pantau.engine")
@@ -66,8 +67,8 @@ class Engine(ReloadMixin):
         self.host_store: HostStateStore | None = None
         self.session_store: RouterStore | None = None
         self.history: HistoryService | None = None  # suppression + history + reports (docs/history.md)
-        self.subscription_store: Any = None
-        self.enforcement_store: Any = None  # the bot's store, for subscriptions.on_expiry's audit and isolir
+        self.subscriptions: Any = None  # monitor.subscriptions.running.SubscriptionPollers
+        self.web_switch: Any = None  # notifiers' web routes (monitor/web/switch.py): a reload swaps them
         self.emitted: list[Event] = []  # the last few events, for `pantau demo` and tests
         # read by the web wing (/metrics, status page) at request time
         self.monitors: dict[str, HostMonitor] = {}
@@ -170,7 +171,10 @@ class Engine(ReloadMixin):
     def _route(self, event: Event, names: list[str] | None = None) -> list[str]:
         """Deliver ``event`` to ``names`` (default: the notifiers its routes pick); returns them.
         Never blocks, never fails: a locked or full database is waited out by the writer, in order."""
-        names = self.router.match(event) if names is None else names
+        if names is None:
+            names = self.router.match(event)
+            if self.registration is not None:  # one message per registration request per chat
+                names = self.registration.covered(event, names)
         log.info("event", event_type=event.type, event_id=event.id, source=event.source.name,
                  notify=names, **_log_keys(event))
         self.emitted.append(event)
@@ -226,21 +230,22 @@ class Engine(ReloadMixin):
         self.history.open()
         self.history.spawn(self.supervisor)
         for name, notifier in self.notifiers.items():  # e.g. Alertmanager's re-posting of firing alerts
-            if callable(getattr(notifier, "run", None)):
-                self.supervisor.spawn(f"notifier:{name}", notifier.run)
+            self._start_notifier_task(name, notifier)
 
         self.host_store = HostStateStore(state.path, submit=self.writer.submit)
         self._start_hosts()
         for router in settings.routers:
             self._start_router(router)
-        self._start_subscriptions()
+        # expiry and quota warnings: one supervised poller per router that has hotspot users
+        self.subscriptions = SubscriptionPollers(self.supervisor, emit=self.emit, state_path=settings.state.path)
+        await self.subscriptions.apply(self.config)
         if settings.http is not None:
             from .web.site import build_web
+            from .web.switch import RouteSwitch
 
             self.web = build_web(self)  # every route (metrics, health, status page) is added here
-            for notifier in self.notifiers.values():  # e.g. the WhatsApp Cloud status webhook
-                if hasattr(notifier, "web_routes"):
-                    self.web.add_routes(notifier.web_routes(self.outbox))
+            self.web_switch = RouteSwitch()  # e.g. the WhatsApp Cloud status webhook
+            self.web.add_routes(self.web_switch.register(self._notifier_routes()))
         if settings.bot is not None:
             from .bot.service import BotService
 
@@ -257,24 +262,13 @@ class Engine(ReloadMixin):
         log.info("started", hosts=len(self.config.hosts), routers=len(settings.routers),
                  notifiers=len(self.notifiers), state=settings.state.path)
 
-    def _start_subscriptions(self) -> None:
-        """Expiry and quota warnings: one supervised poller per router (hotspot users, PPP secrets)."""
-        config = self.config.settings.subscriptions
-        if config is None:
-            return
-        from .subscriptions.poller import SubscriptionPoller
-        from .subscriptions.store import SubscriptionStore
+    def _start_notifier_task(self, name: str, notifier: Any) -> None:
+        if callable(getattr(notifier, "run", None)):
+            self.supervisor.spawn(f"notifier:{name}", notifier.run)
 
-        self.subscription_store = SubscriptionStore(self.config.settings.state.path)
-        if config.on_expiry != "none":  # enforcement writes the bot's audit and isolir records
-            from .bot.store import BotStore
-
-            self.enforcement_store = BotStore(self.config.settings.state.path)
-        for router in self.config.settings.routers:
-            if config.follows(router):
-                poller = SubscriptionPoller(router, config, timezone=self.config.settings.timezone, emit=self.emit,
-                                            store=self.subscription_store, bot_store=self.enforcement_store)
-                self.supervisor.spawn(f"subscriptions:{router.name}", poller.run)
+    def _notifier_routes(self) -> list[Any]:
+        return [route for notifier in self.notifiers.values() if hasattr(notifier, "web_routes")
+                for route in notifier.web_routes(self.outbox)]
 
     async def stop(self, grace: float = 2.0) -> None:
         """Stop the sources at once, give in-flight deliveries ``grace`` seconds, close everything."""
@@ -309,7 +303,7 @@ class Engine(ReloadMixin):
         for pinger in self.pingers.values():
             with contextlib.suppress(Exception):
                 await pinger.aclose()
-        for store in (self.host_store, self.session_store, self.subscription_store, self.enforcement_store, self.bot):
+        for store in (self.host_store, self.session_store, self.subscriptions, self.bot):
             if store is not None:
                 with contextlib.suppress(Exception):
                     store.close()

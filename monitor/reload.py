@@ -3,8 +3,10 @@
 ``plan_reload(old, new)`` compares hosts, routers and notifiers by name. Whatever is equal is left
 running untouched — a host keeps its detector state and schedule, a router watcher its connection
 and sessions, a notifier its rate-limit buckets — so a reload announces nothing that did not
-change. ``Engine.reload`` applies the plan. Settings that only take effect at start-up
-(``state``, ``icmp``, ``http``, ``log``) are kept as they are and named in ``restart_needed``.
+change. ``Engine.reload`` applies the plan: also the subscription pollers (per router), the
+history's dependency graph, configured maintenance windows and reports, and each notifier's own
+supervised task. Settings that only take effect at start-up (``state``, ``icmp``, ``http``, ``log``,
+``bot``, ``registration``) are kept as they are and named in ``restart_needed``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from .config.model import Config
 
 __all__ = ["Changes", "ReloadPlan", "RESTART_ONLY", "plan_reload"]
 
-RESTART_ONLY = ("state", "icmp", "http", "log")
+#: Taken at start-up only: the state file and the ICMP socket are opened once; the HTTP server's
+#: routes freeze when it starts (the bot's webhooks live there); the registration page's listener
+#: and its approval buttons go through the bot.
+RESTART_ONLY = ("state", "icmp", "http", "log", "bot", "registration")
 
 
 @dataclass(frozen=True)
@@ -45,10 +50,12 @@ class ReloadPlan:
     notifiers: Changes
     routes_changed: bool
     restart_needed: list[str]  # top-level settings whose change waits for a restart
+    history_changed: list[str] = field(default_factory=list)  # dependencies, maintenance, reports, …
 
     def log_fields(self) -> dict[str, Any]:
         return {"hosts": self.hosts.summary(), "routers": self.routers.summary(),
-                "notifiers": self.notifiers.summary(), "routes_changed": self.routes_changed}
+                "notifiers": self.notifiers.summary(), "routes_changed": self.routes_changed,
+                "history_changed": self.history_changed}
 
 
 def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> Changes:
@@ -76,4 +83,20 @@ def plan_reload(old: Config, new: Config) -> ReloadPlan:
         notifiers=diff(_by_name(old.notifiers), _by_name(new.notifiers)),
         routes_changed=old.routes != new.routes,
         restart_needed=[key for key in RESTART_ONLY if getattr(s_old, key) != getattr(s_new, key)],
+        history_changed=history_changes(old, new),
     )
+
+
+def _parents(config: Config) -> dict[str, tuple[Any, Any]]:
+    return {h.name: (getattr(h, "parent", None), h.via) for h in config.settings.hosts}
+
+
+def history_changes(old: Config, new: Config) -> list[str]:
+    """What the history service must re-read: ``dependencies`` (parents, or the timings that set
+    how long a child's DOWN waits for its parent), ``maintenance``, ``reports``, ``history``,
+    ``timezone``."""
+    s_old, s_new = old.settings, new.settings
+    out = [key for key in ("maintenance", "reports", "history", "timezone") if getattr(s_old, key) != getattr(s_new, key)]
+    if (_parents(old), old.hosts, s_old.routers) != (_parents(new), new.hosts, s_new.routers):
+        out.insert(0, "dependencies")
+    return out

@@ -22,6 +22,7 @@ class FakeBotApi:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.offsets: list[int | None] = []  # the offset of every getUpdates, in order
         self.conflict = False
+        self.fail_chats: set[Any] = set()  # sendMessage to these answers 400 "chat not found"
         self._ids = itertools.count(1)
         self._message_ids = itertools.count(500)
         self._changed = asyncio.Condition()
@@ -98,6 +99,9 @@ class FakeBotApi:
         payload = await request.json() if request.can_read_body else {}
         if method == "getUpdates":
             return await self._get_updates(payload)
+        if method == "sendMessage" and payload.get("chat_id") in self.fail_chats:
+            return web.json_response({"ok": False, "error_code": 400, "description": "Bad Request: chat not found"},
+                                     status=400)
         mid = payload.get("message_id") or next(self._message_ids)
         async with self._changed:
             self.calls.append((method, {**payload, "_message_id": mid}))

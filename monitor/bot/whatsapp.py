@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl
 import structlog
 from aiohttp import web
 
+from ..delivery.current import CurrentProvider
 from ..errors import ConfigError, PantauError
 from .access import whatsapp_identity
 from .config import BotConfig
@@ -72,7 +73,7 @@ class WhatsAppBot:
         if provider != self.config.provider:
             raise ConfigError([f"bot.whatsapp.notifier: {self.config.notifier!r} must be a whatsapp notifier "
                                f"with provider {self.config.provider} (replies go out through it)"])
-        self.sender = notifier.provider
+        self.sender = CurrentProvider(engine.notifiers, self.config.notifier)  # a reload's new settings apply
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._key = self.config.webhook_key.get_secret_value().encode()
         # numbers that are not on the bot's lists: another wing may answer them (the registration

@@ -9,7 +9,8 @@ windows added by ``pantau maintenance``), ``history`` (flush, retention, session
 Read API for other parts (the status page, the bot): ``store`` (:class:`HistoryStore`: ``recent``,
 ``strip``, ``uptime``), ``maintenance`` (:class:`MaintenanceStore`: ``add``, ``end``, ``list``),
 ``windows`` (the current :class:`WindowSet`), ``reload_windows()`` after adding/ending one, and
-``report(since, until)`` (rows for a period).
+``report(since, until)`` (rows for a period). ``reconfigure(config)`` applies a SIGHUP reload: the
+dependency graph, the configured windows, retention, reports and the time zone.
 """
 
 from __future__ import annotations
@@ -157,6 +158,26 @@ class HistoryService:
         self.core.windows_changed(self._window_set(), now)
         log.info("maintenance.reloaded", windows=len(self.core.windows.windows))
         return True
+
+    async def reconfigure(self, config: Any, supervisor: Any = None) -> None:
+        """A reloaded config: the new dependency graph applies from the next transition, a window
+        added in the file starts suppressing at once, one removed (or shortened) stops and what it
+        covered is reconciled, as when ``pantau maintenance end`` ends one. The suppression state
+        (held DOWNs, what each source was last told) is kept."""
+        reports_before = bool(self.settings.reports)
+        self.config, self.settings, self.tz = config, config.settings, config.settings.timezone
+        self._config_windows = [w.window(i, self.tz) for i, w in enumerate(self.settings.maintenance)]
+        if self.core is not None:
+            graph = build_graph(self.settings.hosts, self.settings.routers, config.hosts)
+            self.core.graph = graph
+            self.core.windows_changed(self._window_set(), self.clock())
+            log.info("history.reconfigured", windows=len(self.core.windows.windows),
+                     dependencies=len(graph.parents), reports=len(self.settings.reports))
+        if supervisor is not None and reports_before != bool(self.settings.reports):
+            if self.settings.reports:
+                supervisor.spawn("reports", self._reports_loop)
+            else:
+                await supervisor.cancel("reports")
 
     def _window_set(self) -> WindowSet:
         return WindowSet(self._config_windows + [w.window() for w in self._stored], self.tz)

@@ -71,8 +71,8 @@ class Approvals:
                            [gid for gid, role in cfg.telegram_groups.items() if role == "admin"]
         self.origins: Any = None  # SignupStore: a request from /daftar is answered in its Telegram chat
 
-    async def ask(self, request: Request) -> None:
-        """Send the request to every admin chat with Setujui / Tolak."""
+    async def ask(self, request: Request) -> list[str]:
+        """Send the request to every admin chat with Setujui / Tolak; returns the chats reached."""
         lines = ["<b>Permintaan akun baru</b>" if self.language == "id" else "<b>New account request</b>",
                  f"Nama: {escape(request.name)}", f"WhatsApp: {escape(request.phone or '-')}",
                  f"Paket: {escape(request.package)}"]
@@ -88,11 +88,14 @@ class Approvals:
                   if name != request.package]
         reply = Reply(["\n".join(lines)], buttons=[("Setujui", f"rg:{request.id}:y"), *others,
                                                    ("Tolak", f"rg:{request.id}:n")])
+        reached = []
         for chat in self.admin_chats:
             try:
                 await self.telegram.send(chat, reply)
+                reached.append(str(chat))
             except PantauError as exc:
                 log.warning("registration.ask_failed", chat=chat, error=str(exc))
+        return reached
 
     async def decide(self, who: Any, request_id: str, choice: str, message: dict[str, Any], *,
                      channel: str = "telegram", reason: str = "") -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 
+from ..delivery.current import CurrentProvider
 from ..delivery.phone import mask_recipient
 from ..errors import ConfigError
 from ..events import Event, Source
@@ -31,9 +32,9 @@ class RegistrationService:
         if provider is None or getattr(getattr(notifier, "config", None), "type", None) != "whatsapp":
             raise ConfigError([f"registration.notifier: {config.notifier!r} must be the name of a whatsapp "
                                "notifier (it sends the one-time codes)"])
-        self.provider = provider
+        self.provider = CurrentProvider(engine.notifiers, config.notifier)  # a reload's new settings apply
         self.store = RegistrationStore(engine.config.settings.state.path)
-        self.page = RegistrationPage(config, self.store, send_code=provider.send, on_verified=self.verified,
+        self.page = RegistrationPage(config, self.store, send_code=self.provider.send, on_verified=self.verified,
                                      country_code=notifier.config.country_code)
         self.approvals: Any = None
         self.codes: Any = None  # approval_codes.CodeApprovals: WhatsApp admins answer SETUJUI K7F2
@@ -44,6 +45,7 @@ class RegistrationService:
         self.threads = RelayStore(engine.config.settings.state.path, keep=config.relay_keep)
         if config.chat:
             self.page.chat = ChatPage(self.page, self.threads)
+        self._asked: dict[str, list[str]] = {}  # request id → chats its approval post reached
         self.web = WebServer(HttpConfig(listen=config.listen))
         self.web.add_routes(self.page.routes())
 
@@ -110,16 +112,31 @@ class RegistrationService:
         log.info("relay.started", admin_chats=len(admins), chat=self.config.chat)
 
     async def verified(self, request: Request) -> None:
+        """The request with buttons to the admins first, then the event: a route's Telegram target
+        whose chat already got the buttons is skipped (``covered``), so each chat sees it once."""
         package = self.page.packages[request.package]
         log.info("registration.verified", request=request.id, phone=mask_recipient(request.phone),
                  package=request.package)
+        if self.approvals is not None:
+            await self.codes.ask(request)  # gives the request its code, shown to Telegram admins too
+            self._asked[request.id] = await self.approvals.ask(request)
         await self.engine.emit(Event("registration.verified", Source(kind="pantau", name="registration"),
                                      {"request": request.id, "name": request.name, "phone": request.phone,
                                       "package": package.name, "profile": package.profile,
                                       "message": request.message or None}))
-        if self.approvals is not None:
-            await self.codes.ask(request)  # gives the request its code, shown to Telegram admins too
-            await self.approvals.ask(request)
+        self._asked.pop(request.id, None)
+
+    def covered(self, event: Event, names: list[str]) -> list[str]:
+        """The notifiers ``event`` still goes to: for ``registration.verified``, a Telegram notifier
+        whose chat got the approval request with its buttons is left out (that post is its delivery)."""
+        chats = self._asked.get(str(event.data.get("request"))) if event.type == "registration.verified" else None
+        if not chats:
+            return names
+        skipped = [name for name in names if _telegram_chat(self.engine.notifiers.get(name)) in chats]
+        if skipped:
+            log.info("registration.route_covered", request=event.data.get("request"), skipped=skipped,
+                     reason="the approval request with buttons went to the same chat")
+        return [name for name in names if name not in skipped]
 
     async def aclose(self) -> None:
         await self.web.aclose()
@@ -127,3 +144,8 @@ class RegistrationService:
         if self.origins is not None:
             self.origins.close()
         self.threads.close()
+
+
+def _telegram_chat(notifier: Any) -> str | None:
+    config = getattr(notifier, "config", None)
+    return str(config.chat_id) if getattr(config, "type", None) == "telegram" else None
