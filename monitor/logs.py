@@ -12,12 +12,14 @@ exception texts included (they are rendered to text before masking); tracebacks 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
 
 import structlog
 
+from .delivery.phone import mask_phones
 from .redaction import Redactor
 
 _REDACTOR = Redactor()
@@ -59,6 +61,36 @@ def redact_secrets(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict
     return {k: _redact_value(v) for k, v in event_dict.items()}
 
 
+# a quick look before the full phone-number scan: eight or more digits, maybe with separators
+_PHONE_HINT = re.compile(r"\d[\d\s.\-()]{7,}")
+_NOT_PHONES = frozenset({"timestamp", "level", "event", "logger", "event_id"})
+
+
+def _mask_phone_value(key: str, value: Any) -> Any:
+    if isinstance(value, str):
+        if key == "identity" and value.startswith("tg:"):  # a Telegram user id, not a number
+            return value
+        return mask_phones(value) if _PHONE_HINT.search(value) else value
+    if isinstance(value, dict):
+        return {k: _mask_phone_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_mask_phone_value(key, v) for v in value)
+    return value
+
+
+def mask_phone_numbers(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: at info and above, phone numbers in any value are masked
+    (``0857-1234-5678`` → ``62857*****678``) — a hotspot user named by its number, a number an admin
+    typed in a bot command, a gateway's error naming its target. Numbers live in the 0600 state DB;
+    logs travel further. Debug lines keep them for troubleshooting."""
+    if event_dict.get("level") == "debug":
+        return event_dict
+    for key, value in event_dict.items():
+        if key not in _NOT_PHONES:
+            event_dict[key] = _mask_phone_value(key, value)
+    return event_dict
+
+
 def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None, *,
                       cache: bool = False) -> None:
     """Set up structlog. ``cache=True`` (long-running commands) binds each module's logger once,
@@ -76,12 +108,14 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
             structlog.processors.ExceptionRenderer(
                 structlog.tracebacks.ExceptionDictTransformer(show_locals=False)),
             redact_secrets,
+            mask_phone_numbers,
             structlog.processors.JSONRenderer(ensure_ascii=False, default=str),
         ]
     else:
         processors += [
             structlog.processors.format_exc_info,  # exception text is masked like any other value
             redact_secrets,
+            mask_phone_numbers,
             structlog.dev.ConsoleRenderer(
                 colors=stream.isatty(),
                 exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False)
