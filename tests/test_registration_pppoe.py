@@ -47,7 +47,8 @@ async def test_pppoe_package_creates_profile_and_secret(tmp_path, version):
             prompt = prompt_for(api, "Sari Wulan")
             button = next(b for b in prompt["reply_markup"]["inline_keyboard"][0] if b["text"] == "Setujui: PPPoE-10M")
             await api.press(ADMIN, button["callback_data"], prompt["_message_id"])
-            await api.wait_for(lambda: [p for p in api.sent("editMessageText") if "Disetujui" in p["text"]])
+            edits = await api.wait_for(lambda: [p for p in api.sent("editMessageText") if "Disetujui" in p["text"]])
+            assert "PPPoE secret <code>sari" in edits[0]["text"]  # the admin sees what was made
             assert sim.menus["/ip/hotspot/user"].rows() == []  # no hotspot user for a PPPoE package
             secrets = sim.menus["/ppp/secret"].rows()
             assert len(secrets) == 1

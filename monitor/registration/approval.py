@@ -146,7 +146,8 @@ class Approvals:
         sent = await self._tell(request, text)
         await self._audit(who, command, [request_id, package.name, user], "ok",
                           None if sent else "credentials not delivered", now, channel)
-        await self._edit(chat, f"Disetujui oleh {who.key}: {escape(request.name)} → user <code>{escape(user)}"
+        await self._edit(chat, f"Disetujui oleh {who.key}: {escape(request.name)} → "
+                               f"{'PPPoE secret' if account.service == 'pppoe' else 'user'} <code>{escape(user)}"
                                f"</code> ({escape(package.profile)})" + ("" if sent else " — WhatsApp gagal"), edit)
         return "Disetujui." if self.language == "id" else "Approved."
 
