@@ -84,7 +84,7 @@ def run_simulator(n: int, port_file: Path, routers: int = 1) -> None:
     async def main() -> None:
         sims = []
         for _ in range(routers):
-            sim = RouterSimulator(username="bench", password="bench")
+            sim = RouterSimulator(username="bench", password="bench-api-pw")
             for i in range(n):
                 sim.hotspot_login(*session_row(i))
             await sim.start()
@@ -148,7 +148,7 @@ def reference_cpu(changes: int, tmp: Path) -> float:
 def write_config(path: Path, mode: str, ports: list[int], db: Path, resync: float | None = None) -> None:
     path.write_text("\n".join([
         "routers:",
-        *(f"  - {{name: bench{k}, address: 127.0.0.1, port: {port}, username: bench, password: bench, "
+        *(f"  - {{name: bench{k}, address: 127.0.0.1, port: {port}, username: bench, password: bench-api-pw, "
           f"mode: {mode}, watch: [hotspot], poll_interval: 5s"
           f"{f', resync_interval: {resync:g}s' if resync else ''}}}" for k, port in enumerate(ports)),
         "notifiers:",
