@@ -238,6 +238,11 @@ def report(args: argparse.Namespace, r: dict, reference: float | None, ref_chang
     if idle is not None:
         print(f"          idle (no changes, {idle['wall']:.0f}s): {pct(idle['cpu']['pantau'], idle['wall']):.2f}% of one "
               f"core (user {idle['cpu']['pantau'][0]:.2f} s, system {idle['cpu']['pantau'][1]:.2f} s)")
+        if args.resync:  # the idle window is then mostly resyncs: what one costs, and at the default interval
+            resyncs = args.routers * idle["wall"] / args.resync
+            each = sum(idle["cpu"]["pantau"]) / resyncs
+            print(f"          ~{resyncs:.0f} resyncs of {args.n} rows in it: ~{each * 1000:.0f} ms each (heartbeats "
+                  f"included), {100 * each * args.routers / 300:.2f}% of a core at the default 300 s interval")
     print(f"          CPU {pct(me, busy['wall']):6.2f}% of one core ({sum(me):.2f} CPU-s: user {me[0]:.2f}, system "
           f"{me[1]:.2f}), peak RSS {busy['rss']:.0f} MB, {busy['changes']} changes handled in {busy['wall']:.0f}s")
     changes = busy["changes"]
