@@ -257,8 +257,9 @@ def report(args: argparse.Namespace, r: dict, reference: float | None, ref_chang
             ref = reference / ref_changes * 1000
             print(f"          plain loop (same changes, same durability): {ref:.2f} ms per change; "
                   f"pantau / plain loop = {per / ref:.2f}x")
+    ratio = f"{sum(me) / sum(sim):.2f}x" if sum(sim) else "n/a (below the clock tick)"
     print(f"          simulator CPU in the same window {pct(sim, busy['wall']):.2f}% of one core; "
-          f"pantau / simulator = {sum(me) / max(sum(sim), 1e-9):.2f}x")
+          f"pantau / simulator = {ratio}")
     if r["mode"] == "listen" and args.routers > 1:  # issue 13: 20 routers x 5,000 sessions < 3 % of a core
         cpu = pct(me, busy["wall"])
         print(f"          CPU / goal ({GOAL_LISTEN_PCT:g}% of a core) = {cpu / GOAL_LISTEN_PCT:.2f}x "
