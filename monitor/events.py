@@ -94,6 +94,8 @@ class Event:
     at: datetime = field(default_factory=utc_now)
     id: str = field(default_factory=new_event_id)
     version: int = SCHEMA_VERSION
+    # the wire JSON, built once: the history and the outbox both store it (``replace`` starts afresh)
+    _json: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def category(self) -> str:
@@ -104,7 +106,13 @@ class Event:
                 "source": self.source.to_dict(), "data": dict(self.data)}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+        """The webhook JSON (schema v1). An event is immutable once emitted — ``data`` is never
+        changed in place (``dataclasses.replace`` makes a new event) — so it is encoded once."""
+        text = self._json
+        if text is None:
+            text = json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+            object.__setattr__(self, "_json", text)
+        return text
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Event:

@@ -102,11 +102,18 @@ class Redactor:
     def redact(self, text: str) -> str:
         if not self._values or not text:
             return text
+        return self._compiled().sub(MASK, text)
+
+    def found_in(self, text: str) -> bool:
+        """Whether any secret or fragment occurs in ``text`` (one scan; nothing is replaced)."""
+        return bool(self._values) and self._compiled().search(text) is not None
+
+    def _compiled(self) -> re.Pattern[str]:
         pattern = self._pattern
         if pattern is None:
             ordered = sorted(self._values, key=len, reverse=True)
             pattern = self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
-        return pattern.sub(MASK, text)
+        return pattern
 
 
 def scrub(text: str, secrets: Iterable[str | None]) -> str:

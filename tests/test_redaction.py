@@ -45,3 +45,27 @@ def test_console_and_json_logs_mask_fragments_in_exception_text():
         if fmt == "json":
             json.loads(out.splitlines()[-1])
     assert redact("x exc-Token-556677 y") == "x *** y"
+
+
+def test_json_log_lines_mask_secrets_wherever_they_sit_and_leave_clean_lines_alone():
+    """Log lines are first scanned once as a whole and pass unchanged when no secret occurs; a
+    secret in a plain value, inside a nested dict or list, or in an exception is still masked."""
+    register_secret("nested-Secret-998811")
+    stream = io.StringIO()
+    configure_logging("info", "json", stream=stream)
+    log = structlog.get_logger("t")
+    clean = {"user": "budi", "router": "core-1", "count": 3, "ratio": 0.5, "flag": None,
+             "notify": ["screen", "wa"], "data": {"a": "b", "n": [1, "x"]}}
+    log.info("clean", **clean)
+    log.info("plain", error="401 for nested-Secret-998811")
+    log.info("deep", data={"outer": {"list": ["ok", "tok nested-Secret-998811 end"]}},
+             items=("a", "nested-Secret-998811"))
+    log.info("exc", error=ValueError("nested-Secret-998811 rejected"))
+    log.info("split", a="nested-Secret-", b="998811")  # a secret only across two values is no secret
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert {k: lines[0][k] for k in clean} == clean
+    assert lines[1]["error"] == "401 for ***"
+    assert lines[2]["data"] == {"outer": {"list": ["ok", "tok *** end"]}} and lines[2]["items"] == ["a", "***"]
+    assert lines[3]["error"] == "ValueError: *** rejected"
+    assert (lines[4]["a"], lines[4]["b"]) == ("nested-Secret-", "998811")
+    assert "nested-Secret-998811" not in stream.getvalue()

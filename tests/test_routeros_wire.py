@@ -7,6 +7,9 @@ import asyncio
 import pytest
 
 from monitor.routeros.wire import (
+    MAX_WORD,
+    Codec,
+    SentenceReader,
     WireError,
     decode_length,
     encode_length,
@@ -97,3 +100,73 @@ async def test_sentence_from_librouteros_encoder_reads_back() -> None:
     reader = asyncio.StreamReader()
     reader.feed_data(data)
     assert await read_sentence(reader) == words
+
+
+# -- SentenceReader: the client's bulk reader must give exactly what read_sentence gives ------------
+
+CORPUS = [
+    ["!re", "=.id=*1", "=user=0123", "=address=10.5.50.1", ".tag=3"],
+    [],  # an empty sentence between two others: skipped, as RouterOS does
+    ["!re", "=comment=Kamar 3 — Budi", "=x=" + "a" * 127, "=y=" + "b" * 128, ".tag=3"],
+    ["!re", "=big=" + "é" * 10000, "=huge=" + "z" * 0x4000],  # 2- and 3-byte length prefixes
+    ["!re", "=comment=a=b=c", "=empty="],
+    ["!done", ".tag=3"],
+]
+
+
+def _stream(chunks: list[bytes], eof: bool = True) -> asyncio.StreamReader:
+    """A reader fed ``chunks`` one at a time from a task, so the reader sees every partial state."""
+    reader = asyncio.StreamReader()
+
+    async def feed() -> None:
+        for chunk in chunks:
+            reader.feed_data(chunk)
+            await asyncio.sleep(0)
+        if eof:
+            reader.feed_eof()
+
+    asyncio.get_running_loop().create_task(feed())
+    return reader
+
+
+def _split(data: bytes, size: int) -> list[bytes]:
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 64, 4096, 1 << 20])
+async def test_sentence_reader_gives_what_read_sentence_gives_at_every_split(size: int) -> None:
+    """Fed in pieces of any size (a word's length prefix or body cut anywhere), the bulk reader
+    returns the same sentences as the word-by-word reader, empty sentences skipped."""
+    data = b"".join(encode_sentence(words) if words else b"\x00" for words in CORPUS)
+    expected = [words for words in CORPUS if words]
+    reference_reader = _stream([data])
+    reference = [await read_sentence(reference_reader) for _ in expected]
+    assert reference == expected
+    reader = SentenceReader(_stream(_split(data, size)))
+    assert [await reader.read() for _ in expected] == expected
+    with pytest.raises(WireError, match="closed"):
+        await reader.read()  # and the clean end of the stream after the last one
+
+
+async def test_sentence_reader_stream_ending_mid_sentence_is_a_wire_error() -> None:
+    """A stream that ends inside a sentence raises WireError after the complete ones before it."""
+    data = encode_sentence(["!re", "=name=a"]) + encode_sentence(["!re", "=name=abcdef"])[:-4]
+    reader = SentenceReader(_stream(_split(data, 3)))
+    assert await reader.read() == ["!re", "=name=a"]
+    with pytest.raises(WireError):
+        await reader.read()
+
+
+@pytest.mark.parametrize("data", [b"\xf8abc", encode_length(MAX_WORD + 1) + b"x"])
+async def test_sentence_reader_rejects_reserved_bytes_and_oversized_words(data: bytes) -> None:
+    """A reserved control byte or a word longer than MAX_WORD is refused before buffering it."""
+    with pytest.raises(WireError):
+        await SentenceReader(_stream([data], eof=False)).read()
+
+
+async def test_sentence_reader_decodes_with_the_connection_codec() -> None:
+    """cp1252 bytes (a name typed in Winbox) come out as read_sentence's ``auto`` codec gives them."""
+    data = encode_sentence(["!re", "=name=José"], Codec("cp1252"))
+    codec = Codec("auto")
+    assert await SentenceReader(_stream(_split(data, 2)), codec).read() == ["!re", "=name=José"]
+    assert codec.encode("=name=José") == "=name=José".encode("cp1252")  # remembered as legacy bytes

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING
 
 from ..errors import RouterError, RouterTrap
-from .wire import UTF8, Codec, WireError, encode_sentence, read_sentence, sentence_to_reply
+from .wire import UTF8, Codec, SentenceReader, WireError, encode_sentence, sentence_to_reply
 
 if TYPE_CHECKING:
     from .config import RouterConfig
@@ -125,9 +125,10 @@ class RouterClient:
     # -- low level -------------------------------------------------------------------------------
 
     async def _read_loop(self) -> None:
+        sentences = SentenceReader(self._reader, self._codec)
         try:
             while True:
-                words = await read_sentence(self._reader, self._codec)
+                words = await sentences.read()
                 reply, attrs, tag = sentence_to_reply(words)
                 if reply == "!fatal":
                     message = attrs.get("message") or (words[1] if len(words) > 1 else "fatal")
@@ -160,15 +161,18 @@ class RouterClient:
         return tag, queue
 
     async def _next(self, queue: asyncio.Queue, timeout: float | None) -> tuple[str, dict[str, str]]:
-        if self._error is not None and queue.empty():
+        if not queue.empty():  # already here (the rows of a print arrive many per read): no timer
+            item = queue.get_nowait()
+        elif self._error is not None:
             raise self._error
-        try:
-            async with asyncio.timeout(timeout):  # not wait_for: see connect()
-                item = await queue.get()
-        except TimeoutError:
-            err = RouterError(f"no reply within {timeout:g}s (hung connection)", kind="timeout")
-            self._fail(err)
-            raise err from None
+        else:
+            try:
+                async with asyncio.timeout(timeout):  # not wait_for: see connect()
+                    item = await queue.get()
+            except TimeoutError:
+                err = RouterError(f"no reply within {timeout:g}s (hung connection)", kind="timeout")
+                self._fail(err)
+                raise err from None
         if item is _CLOSED:
             assert self._error is not None
             raise self._error

@@ -170,6 +170,61 @@ async def read_sentence(reader: asyncio.StreamReader, codec: Codec = UTF8) -> li
             return words
 
 
+class SentenceReader:
+    """Reads sentences from a stream in bulk: every complete sentence already received is parsed
+    from one buffer without awaiting, so a print of 10,000 rows costs a few reads instead of two
+    ``readexactly`` awaits per word (``read_sentence`` reads word by word: fine for a few commands,
+    ~3x the CPU per row for a router's session list). Same results and errors as ``read_sentence``."""
+
+    CHUNK = 256 * 1024
+
+    def __init__(self, reader: asyncio.StreamReader, codec: Codec = UTF8):
+        self._reader = reader
+        self._codec = codec
+        self._buf = bytearray()
+        self._pos = 0  # where the next sentence starts in _buf
+
+    async def read(self) -> list[str]:
+        """The next non-empty sentence; WireError when the stream ends or is malformed."""
+        while True:
+            words = self._parse()
+            if words is None:
+                chunk = await self._reader.read(self.CHUNK)
+                if not chunk:
+                    raise WireError("connection closed by peer")
+                del self._buf[:self._pos]  # drop what was parsed, keep a partial sentence
+                self._pos = 0
+                self._buf += chunk
+            elif words:
+                return words
+
+    def _parse(self) -> list[str] | None:
+        """One sentence from the buffer (possibly empty), or None when it is not complete yet."""
+        buf, pos, end = self._buf, self._pos, len(self._buf)
+        decode = self._codec.decode
+        words: list[str] = []
+        while pos < end:
+            first = buf[pos]
+            if first < 0x80:  # the common case: a word shorter than 128 bytes
+                start, length = pos + 1, first
+            else:
+                extra = extra_length_bytes(first)
+                if pos + 1 + extra > end:
+                    return None
+                start = pos + 1 + extra
+                length = decode_length(buf[pos:start])
+                if length > MAX_WORD:
+                    raise WireError(f"word of {length} bytes exceeds limit")
+            if length == 0:
+                self._pos = start
+                return words
+            pos = start + length
+            if pos > end:
+                return None
+            words.append(decode(buf[start:pos]))
+        return None
+
+
 def split_attribute(word: str) -> tuple[str, str]:
     """``=name=value`` → (name, value); the value may itself contain ``=``."""
     body = word[1:]
@@ -184,8 +239,8 @@ def sentence_to_reply(words: list[str]) -> tuple[str, dict[str, str], str | None
     attrs: dict[str, str] = {}
     tag: str | None = None
     for word in words[1:]:
-        if word.startswith("="):
-            name, value = split_attribute(word)
+        if word[:1] == "=":  # split_attribute, inlined: this runs for every word of every row
+            name, _, value = word[1:].partition("=")
             attrs[name] = value
         elif word.startswith(".tag="):
             tag = word[5:]
