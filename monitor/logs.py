@@ -86,7 +86,7 @@ def redact_secrets(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict
 
 
 # a quick look before the full phone-number scan: eight or more digits, maybe with separators
-_PHONE_HINT = re.compile(r"\d[\d\s.\-()]{7,}")
+_PHONE_HINT = re.compile(r"(?:\d[\s.\-()]?){8,}")
 _NOT_PHONES = frozenset({"timestamp", "level", "event", "logger", "event_id"})
 
 
@@ -109,6 +109,10 @@ def mask_phone_numbers(_logger: Any, _name: str, event_dict: dict[str, Any]) -> 
     logs travel further. Debug lines keep them for troubleshooting."""
     if event_dict.get("level") == "debug":
         return event_dict
+    texts: list[str] = []
+    if _strings([v for k, v in event_dict.items() if k not in _NOT_PHONES], texts) and \
+            not _PHONE_HINT.search("\x00".join(texts)):
+        return event_dict  # most lines: one scan, nothing to mask
     for key, value in event_dict.items():
         if key not in _NOT_PHONES:
             event_dict[key] = _mask_phone_value(key, value)
