@@ -11,7 +11,10 @@ Optional capabilities, discovered by attribute:
 
 * ``recipients(event) -> list[str | None]`` — one outbox message per recipient (default ``[None]``).
 * ``send_digest(events, recipient) -> None`` — one summary message for many waiting events.
-* ``rate_limit(recipient) -> list[tuple[int, float]]`` — token buckets (messages, per seconds).
+* ``rate_limit(recipient) -> list[tuple[int, float]]`` — rate limits (messages, per seconds).
+* ``async send_stored(payload, *, event_id, event_type, recipient) -> None`` — the same as ``send``
+  but given the event as the outbox stored it (``Event.to_json()``), for a notifier that sends the
+  event's JSON unchanged: the outbox then neither decodes nor re-encodes it.
 """
 
 from __future__ import annotations
