@@ -36,8 +36,8 @@ __all__ = ["BaseNotifier", "Notifier", "NotifierConfig", "NotifierContext", "Not
 
 
 class RateLimitConfig(BaseModel):
-    """Token buckets written as ``"N/period"`` (``"1/5s"``, ``"20/1m"``). Empty list = the
-    notifier's own default (its ``rate_limit(recipient)``); ``["off"]`` disables limiting."""
+    """Rate limits written as ``"N/period"`` (``"1/5s"``, ``"20/1m"``): at most N per period. Empty
+    list = the notifier's own default (its ``rate_limit(recipient)``); ``["off"]`` disables limiting."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

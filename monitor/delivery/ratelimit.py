@@ -59,6 +59,11 @@ def parse_rates(items: Sequence[str] | None) -> list[Rate] | None:
 #: kept for ``period + max(MARGIN_MIN, MARGIN_SHARE × period)``, so a request that reaches the peer
 #: up to that much later than the outbox took its slot (network, the peer's own queue, a busy host)
 #: still finds room at a peer that enforces the same rate — with a token bucket or a sliding window.
+#: Why, with W = period + margin and requests reaching the peer 0..D ≤ margin after their slot: any
+#: L seconds of slots hold at most N·(⌊L/W⌋ + 1) requests, and A seconds of arrivals come from at
+#: most A + D seconds of slots. A sliding-window peer sees at most N in A < period (A + D < W). A
+#: token-bucket peer (N, N/period) takes N + N·A/period; with q = ⌊(A + D)/W⌋ ≥ 1, q·W ≤ A + D
+#: gives q·period ≤ A + D − q·margin ≤ A, so N·(q + 1) ≤ N + N·A/period.
 MARGIN_SHARE = 0.05
 MARGIN_MIN = 0.1
 
