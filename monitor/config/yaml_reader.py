@@ -174,7 +174,7 @@ class _Builder:
             if kind is Scalar:
                 value = event.value
                 if (event.tag is None and event.anchor is None and event.implicit[0] and value
-                        and value[0] not in typed_first and stack):
+                        and (value[0] not in typed_first or _dotted(value)) and stack):
                     # fast path (most of a large file): a plain string inside a mapping or list
                     parent = stack[-1]
                     if parent.has_key:
@@ -319,6 +319,13 @@ class _Builder:
         except (yaml.YAMLError, ValueError, KeyError) as exc:
             raise self.fail(f"invalid {tag.removeprefix(_T)} {value!r} ({_line(event)}): "
                             f"{getattr(exc, 'problem', exc)}", self.next_key()) from None
+
+
+def _dotted(value: str) -> bool:
+    """A digit first and two dots or more (an IPv4 address, a version): no implicit YAML 1.1 type
+    (int, float, timestamp: at most one dot) can match, so it is a plain string without trying
+    the resolvers' patterns — a large config holds one address per host."""
+    return value[0] in "0123456789" and value.count(".") > 1
 
 
 class _MergeKey:
