@@ -21,9 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-import aiohttp
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -31,6 +30,9 @@ from ..config.types import Duration, Name, PositiveDuration
 from ..errors import NotifyError
 from ..events import Event
 from .peer_http import request, snippet
+
+if TYPE_CHECKING:  # aiohttp is imported when a request is made: `pantau check` never needs it
+    import aiohttp
 
 __all__ = ["BaseNotifier", "Notifier", "NotifierConfig", "NotifierContext", "NotifyError"]
 
