@@ -129,7 +129,7 @@ class _Frame:
         self.anchor = anchor
         self.start = start  # values built when this node began (for the size of its anchor)
         self.first_line: dict[Any, int] = {}  # mapping: key → where it was first written
-        self.merges: list[Any] = []  # mapping: ``<<`` sources, applied when the mapping ends
+        self.merges: list[Any] | None = None  # mapping: ``<<`` sources, applied when the mapping ends
         self.index = 0  # sequence: the next item's index
         self.path_key = path_key  # this node's key or index in its parent
 
@@ -166,6 +166,8 @@ class _Builder:
         result: Any = None
         E = yaml.events
         Scalar, stack, typed_first, end = E.ScalarEvent, self.stack, _RESOLVERS.keys(), E.StreamEndEvent
+        MapStart, SeqStart, MapEnd, SeqEnd = (E.MappingStartEvent, E.SequenceStartEvent, E.MappingEndEvent,
+                                              E.SequenceEndEvent)
         while True:
             event = get_event()  # called directly: a generator in between cost ~15 % of a large load
             kind = type(event)
@@ -198,10 +200,28 @@ class _Builder:
                 self.written += 1
                 self.expanded += 1
                 self.add(self.scalar(event), event, event.anchor, 1)
-            elif kind is E.MappingStartEvent or kind is E.SequenceStartEvent:
-                self.begin(event, {} if kind is E.MappingStartEvent else [])
-            elif kind is E.MappingEndEvent or kind is E.SequenceEndEvent:
-                frame = self.stack.pop()
+            elif kind is MapStart or kind is SeqStart:
+                if event.tag is None and event.anchor is None and stack and len(stack) < MAX_DEPTH:
+                    # fast path of begin(): an untagged, unanchored mapping or list inside another
+                    parent = stack[-1]
+                    self.written += 1
+                    self.expanded += 1
+                    stack.append(_Frame({} if kind is MapStart else [], None, self.expanded - 1,
+                                        parent.index if type(parent.value) is list else parent.key))
+                else:
+                    self.begin(event, {} if kind is MapStart else [])
+            elif kind is MapEnd or kind is SeqEnd:
+                frame = stack.pop()
+                if frame.anchor is None and frame.merges is None and stack:
+                    parent = stack[-1]  # fast path of add(): the value of a key, or an item of a list
+                    if parent.has_key and parent.key is not _MERGE_KEY:
+                        parent.value[parent.key] = frame.value
+                        parent.has_key = False
+                        continue
+                    if type(parent.value) is list:
+                        parent.value.append(frame.value)
+                        parent.index += 1
+                        continue
                 if frame.anchor is not None:
                     self.open_anchors.discard(frame.anchor)
                 if frame.merges:
@@ -283,6 +303,8 @@ class _Builder:
                 sources = value if isinstance(value, list) else [value]
                 if not all(isinstance(s, dict) for s in sources):
                     raise self.fail(f"'<<' merges a mapping or a list of mappings ({_line(event)})", "<<")
+                if parent.merges is None:
+                    parent.merges = []
                 parent.merges.extend(sources)
             else:
                 parent.value[parent.key] = value
