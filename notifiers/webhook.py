@@ -32,6 +32,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from monitor.config.types import HttpUrlSecret, Secret
 from monitor.delivery.alerts import alert_for, webhook_message
 from monitor.delivery.notify import BaseNotifier, NotifierConfig, NotifierContext, post_checked
+from monitor.errors import NotifyError
 from monitor.events import Event
 
 
@@ -98,10 +99,26 @@ class WebhookNotifier(BaseNotifier):
             self.log.debug("webhook.skipped", event_type=event.type, reason="not an alert")
             self.last_response = {"skipped": True}
             return
+        await self._post(body, event.id, event.type)
+
+    async def send_stored(self, payload: str, *, event_id: str, event_type: str,
+                          recipient: str | None = None) -> None:
+        """The outbox's path: ``format: pantau`` posts the stored JSON (``Event.to_json()``, the
+        body ``send`` would build) as it is; other formats build their body from the event."""
+        if self.config.format != "pantau":
+            try:
+                event = Event.from_json(payload)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise NotifyError(f"unreadable payload: {type(exc).__name__}", retryable=False) from None
+            await self.send(event, recipient)
+            return
+        await self._post(payload.encode("utf-8"), event_id, event_type)
+
+    async def _post(self, body: bytes, event_id: str, event_type: str) -> None:
         headers = {k: v.get_secret_value() for k, v in self.config.headers.items()}
-        headers.update({"Content-Type": "application/json", "X-Pantau-Event": event.type,
-                        "X-Pantau-Id": event.id, "User-Agent": "pantau"})
-        headers.update(self.signature_headers(event.id, body))
+        headers.update({"Content-Type": "application/json", "X-Pantau-Event": event_type,
+                        "X-Pantau-Id": event_id, "User-Agent": "pantau"})
+        headers.update(self.signature_headers(event_id, body))
         started = time.monotonic()
         status, _ = await post_checked(self.http, self.config.url.get_secret_value(), data=body, headers=headers,
                                        timeout=self.config.timeout, what=f"webhook {self.name}")

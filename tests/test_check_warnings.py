@@ -56,10 +56,15 @@ def test_unused_notifier_and_unrouted_event_types(tmp_path, capsys):
 
 @pytest.mark.parametrize(("address", "why"), [
     ("192.168.88.256", "is not a valid IPv4 address"),
+    ("192.168.088.1", "is not a valid IPv4 address"),  # a leading zero (octal to some tools)
+    ("192.168..1", "is not a valid IPv4 address"),
     ("10.0.0", "is not a full IPv4 address"),
+    ("10.0.0.1.2", "is not a full IPv4 address"),
     ("0.0.0.0", "unspecified"),
     ("224.0.0.1", "multicast"),
+    ("239.255.255.250", "multicast"),
     ("192.168.88.255", "broadcast"),
+    ("255.255.255.255", "broadcast"),
     ("fe80::1::2", "is not a valid IPv6 address"),
     ("bad_host!.lan", "neither an IP address nor a valid host name"),
 ])
@@ -71,7 +76,7 @@ def test_invalid_or_suspicious_addresses(tmp_path, capsys, address, why):
     assert why in warnings[0]
 
 
-@pytest.mark.parametrize("address", ["192.168.88.1", "2001:db8::1", "fe80::1%eth0", "cctv-1.kantor.lan", "localhost"])
+@pytest.mark.parametrize("address", ["192.168.88.1", "0.1.2.3", "240.0.0.1", "10.0.255.1", "2001:db8::1", "fe80::1%eth0", "cctv-1.kantor.lan", "localhost"])
 def test_good_addresses_are_quiet(tmp_path, capsys, address):
     cfg = {"hosts": [{"name": "x", "address": address}], "notifiers": [CONSOLE], "routes": [ROUTE_ALL]}
     assert check(tmp_path, capsys, cfg)[1] == []

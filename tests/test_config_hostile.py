@@ -187,6 +187,7 @@ def test_reader_builds_what_safe_load_builds(root):
     """On ordinary YAML the hardened reader gives exactly what yaml.safe_load gives: every type
     YAML 1.1 resolves, quoting, anchors, merges, block and flow styles, the shipped example."""
     from monitor.config.yaml_reader import parse_yaml
+    from monitor.errors import ConfigError
 
     samples = [
         "a: 1\nb: [1, -2, 0x1f, 0o17, 1_000, 2.5, 1e3, .inf, -.inf, yes, No, on, ~, null, '', '3', x]\n",
@@ -195,7 +196,12 @@ def test_reader_builds_what_safe_load_builds(root):
         "folded: >\n  one\n  two\nliteral: |\n  a\n  b\nquoted: \"tab\\there\"\nempty:\n",
         "- just\n- a\n- list\n",
         "plain scalar document\n",
+        # a digit and two dots or more never resolves to a number (the reader's shortcut for addresses)
+        "hosts: [{address: 10.0.0.1}, {address: 192.168.88.255}]\nv: [1.2.3, 1.5, 2.0, 1.2e+3, 3., 1:20, 1:20.5]\n",
+        "10.0.0.1: a\n1.5: b\n",
     ]
     samples += [p.read_text() for p in sorted(root.glob("*.yaml*")) + sorted(root.glob("examples/*.yaml"))]
     for text in samples:
         assert parse_yaml(text) == yaml.safe_load(text), text
+    with pytest.raises(ConfigError, match="duplicate key"):
+        parse_yaml("10.0.0.1: a\n10.0.0.1: b\n")

@@ -359,17 +359,20 @@ def _cross_checks(settings: Settings, notifiers: list[NotifierConfig], problems:
         if name not in routers:
             problems.append(f"subscriptions.routers[{i}]: unknown router {name!r}")
     problems.extend(enforcement_problems(settings))
+    d = settings.defaults
+    longest_of: dict[tuple[float, int, float], float] = {}  # most hosts share a few (interval, count, timeout)
     for i, host in enumerate(settings.hosts):
         if host.via is not None and host.via not in routers:
             problems.append(f"hosts[{i}].via: unknown router {host.via!r} "
                             f"(routers: {', '.join(sorted(routers)) or 'none configured'})")
         if host.size is not None and host.via is None:
             problems.append(f"hosts[{i}].size: applies to via: hosts only (pantau's own ICMP uses 56 bytes)")
-        d = settings.defaults
         timeout = host.timeout or d.timeout
         interval = host.interval or d.interval
         count = host.count or d.count
-        longest = check_duration(interval, count, timeout)
+        longest = longest_of.get((interval, count, timeout))
+        if longest is None:
+            longest = longest_of[(interval, count, timeout)] = check_duration(interval, count, timeout)
         if longest >= interval:
             problems.append(f"hosts[{i}]: a check takes up to {longest:g}s ({count} echoes, timeout "
                             f"{timeout:g}s), not less than the interval ({interval:g}s), so every other "

@@ -129,7 +129,7 @@ class _Frame:
         self.anchor = anchor
         self.start = start  # values built when this node began (for the size of its anchor)
         self.first_line: dict[Any, int] = {}  # mapping: key → where it was first written
-        self.merges: list[Any] = []  # mapping: ``<<`` sources, applied when the mapping ends
+        self.merges: list[Any] | None = None  # mapping: ``<<`` sources, applied when the mapping ends
         self.index = 0  # sequence: the next item's index
         self.path_key = path_key  # this node's key or index in its parent
 
@@ -166,6 +166,8 @@ class _Builder:
         result: Any = None
         E = yaml.events
         Scalar, stack, typed_first, end = E.ScalarEvent, self.stack, _RESOLVERS.keys(), E.StreamEndEvent
+        MapStart, SeqStart, MapEnd, SeqEnd = (E.MappingStartEvent, E.SequenceStartEvent, E.MappingEndEvent,
+                                              E.SequenceEndEvent)
         while True:
             event = get_event()  # called directly: a generator in between cost ~15 % of a large load
             kind = type(event)
@@ -174,7 +176,7 @@ class _Builder:
             if kind is Scalar:
                 value = event.value
                 if (event.tag is None and event.anchor is None and event.implicit[0] and value
-                        and value[0] not in typed_first and stack):
+                        and (value[0] not in typed_first or _dotted(value)) and stack):
                     # fast path (most of a large file): a plain string inside a mapping or list
                     parent = stack[-1]
                     if parent.has_key:
@@ -198,10 +200,28 @@ class _Builder:
                 self.written += 1
                 self.expanded += 1
                 self.add(self.scalar(event), event, event.anchor, 1)
-            elif kind is E.MappingStartEvent or kind is E.SequenceStartEvent:
-                self.begin(event, {} if kind is E.MappingStartEvent else [])
-            elif kind is E.MappingEndEvent or kind is E.SequenceEndEvent:
-                frame = self.stack.pop()
+            elif kind is MapStart or kind is SeqStart:
+                if event.tag is None and event.anchor is None and stack and len(stack) < MAX_DEPTH:
+                    # fast path of begin(): an untagged, unanchored mapping or list inside another
+                    parent = stack[-1]
+                    self.written += 1
+                    self.expanded += 1
+                    stack.append(_Frame({} if kind is MapStart else [], None, self.expanded - 1,
+                                        parent.index if type(parent.value) is list else parent.key))
+                else:
+                    self.begin(event, {} if kind is MapStart else [])
+            elif kind is MapEnd or kind is SeqEnd:
+                frame = stack.pop()
+                if frame.anchor is None and frame.merges is None and stack:
+                    parent = stack[-1]  # fast path of add(): the value of a key, or an item of a list
+                    if parent.has_key and parent.key is not _MERGE_KEY:
+                        parent.value[parent.key] = frame.value
+                        parent.has_key = False
+                        continue
+                    if type(parent.value) is list:
+                        parent.value.append(frame.value)
+                        parent.index += 1
+                        continue
                 if frame.anchor is not None:
                     self.open_anchors.discard(frame.anchor)
                 if frame.merges:
@@ -283,6 +303,8 @@ class _Builder:
                 sources = value if isinstance(value, list) else [value]
                 if not all(isinstance(s, dict) for s in sources):
                     raise self.fail(f"'<<' merges a mapping or a list of mappings ({_line(event)})", "<<")
+                if parent.merges is None:
+                    parent.merges = []
                 parent.merges.extend(sources)
             else:
                 parent.value[parent.key] = value
@@ -319,6 +341,13 @@ class _Builder:
         except (yaml.YAMLError, ValueError, KeyError) as exc:
             raise self.fail(f"invalid {tag.removeprefix(_T)} {value!r} ({_line(event)}): "
                             f"{getattr(exc, 'problem', exc)}", self.next_key()) from None
+
+
+def _dotted(value: str) -> bool:
+    """A digit first and two dots or more (an IPv4 address, a version): no implicit YAML 1.1 type
+    (int, float, timestamp: at most one dot) can match, so it is a plain string without trying
+    the resolvers' patterns — a large config holds one address per host."""
+    return value[0] in "0123456789" and value.count(".") > 1
 
 
 class _MergeKey:

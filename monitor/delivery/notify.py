@@ -11,16 +11,18 @@ Optional capabilities, discovered by attribute:
 
 * ``recipients(event) -> list[str | None]`` — one outbox message per recipient (default ``[None]``).
 * ``send_digest(events, recipient) -> None`` — one summary message for many waiting events.
-* ``rate_limit(recipient) -> list[tuple[int, float]]`` — token buckets (messages, per seconds).
+* ``rate_limit(recipient) -> list[tuple[int, float]]`` — rate limits (messages, per seconds).
+* ``async send_stored(payload, *, event_id, event_type, recipient) -> None`` — the same as ``send``
+  but given the event as the outbox stored it (``Event.to_json()``), for a notifier that sends the
+  event's JSON unchanged: the outbox then neither decodes nor re-encodes it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-import aiohttp
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -29,12 +31,15 @@ from ..errors import NotifyError
 from ..events import Event
 from .peer_http import request, snippet
 
+if TYPE_CHECKING:  # aiohttp is imported when a request is made: `pantau check` never needs it
+    import aiohttp
+
 __all__ = ["BaseNotifier", "Notifier", "NotifierConfig", "NotifierContext", "NotifyError"]
 
 
 class RateLimitConfig(BaseModel):
-    """Token buckets written as ``"N/period"`` (``"1/5s"``, ``"20/1m"``). Empty list = the
-    notifier's own default (its ``rate_limit(recipient)``); ``["off"]`` disables limiting."""
+    """Rate limits written as ``"N/period"`` (``"1/5s"``, ``"20/1m"``): at most N per period. Empty
+    list = the notifier's own default (its ``rate_limit(recipient)``); ``["off"]`` disables limiting."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

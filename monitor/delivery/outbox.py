@@ -5,9 +5,10 @@ transaction before anything is sent. One worker task per *lane* — a (notifier,
 sends that lane's messages strictly in enqueue order (head-of-line: an ``up`` never overtakes its
 ``down``), so a slow or failing notifier or recipient never delays another. Transient failures are
 retried with exponential backoff and jitter until the notifier's ``max_age``; then the message is a
-dead letter (kept, logged, requeued by ``pantau outbox retry``). Rate limits are token buckets per
-notifier and per recipient; a backlog of more than ``digest.after`` messages for one recipient
-becomes one ``send_digest`` summary when the notifier supports it. See docs/delivery.md.
+dead letter (kept, logged, requeued by ``pantau outbox retry``). Rate limits are sliding windows per
+notifier and per recipient (with a margin for jitter); a backlog of more than ``digest.after`` messages for one recipient
+becomes one ``send_digest`` summary when the notifier supports it. The lanes themselves live in
+outbox_lane.py. See docs/delivery.md.
 """
 
 from __future__ import annotations
@@ -19,25 +20,24 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import structlog
 import tenacity
 
-from ..errors import ConfigError, NotifyError
+from ..errors import ConfigError
 from ..events import Event
-from ..logs import redact, register_secrets
+from ..logs import register_secrets
 from ..redaction import collect_secrets
 from ..statedb import is_transient
 from .delivery_stats import DeliveryStats
 from .notify import Notifier, NotifierConfig
+from .outbox_lane import LaneLoop, _Lane
 from .outbox_queries import OutboxQueries
-from .outbox_store import Message, OutboxStore
-from .phone import mask_phones, mask_recipient
-from .ratelimit import LaneBuckets, acquire
+from .outbox_store import OutboxStore
+from .phone import mask_recipient
+from .ratelimit import LaneBuckets
 
 __all__ = ["Outbox", "OutboxClosed"]
 
@@ -58,25 +58,11 @@ class OutboxClosed(RuntimeError):
     """``enqueue`` was called before ``start`` or after ``aclose``."""
 
 
-@dataclass(eq=False)
-class _Lane:
-    notifier: str
-    recipient: str | None
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    sending: bool = False
-    task: asyncio.Task | None = None
-    digest_retry: list[int] | None = None  # ids of a digest that failed: retried as the same digest
-
-    @property
-    def key(self) -> tuple[str, str | None]:
-        return self.notifier, self.recipient
-
-
-class Outbox(OutboxQueries):
+class Outbox(OutboxQueries, LaneLoop):
     """Durable, ordered, rate-limited delivery to notifiers (see the module docstring).
 
-    ``clock`` (epoch seconds) and ``sleep`` drive every delay — backoff, ``retry_after``, token
-    buckets, ``max_age``, digest windows — so tests can run on a short time scale. ``rng`` (0..1)
+    ``clock`` (epoch seconds) and ``sleep`` drive every delay — backoff, ``retry_after``, rate
+    windows, ``max_age``, digest windows — so tests can run on a short time scale. ``rng`` (0..1)
     jitters the backoff.
     """
 
@@ -105,6 +91,8 @@ class Outbox(OutboxQueries):
         self._limits = LaneBuckets(self._configs, self._notifiers, clock)  # ConfigError on a bad rate
 
         self._lanes: dict[tuple[str, str | None], _Lane] = {}
+        self._unrecorded: dict[tuple[str, str | None], list[int]] = {}  # see outbox_lane._record_sent
+        self._recorders: dict[tuple[str, str | None], asyncio.Task] = {}
         self._store: OutboxStore | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._sweeper: asyncio.Task | None = None
@@ -159,6 +147,8 @@ class Outbox(OutboxQueries):
                 interrupted += 1
                 task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # successes of the lanes are committed as sent before the database closes
+        await asyncio.gather(*self._recorders.values(), return_exceptions=True)
         if self._store is not None:
             await self._db(self._store.close)
         if self._executor is not None:
@@ -284,134 +274,3 @@ class Outbox(OutboxQueries):
             lane.task = self._spawn(f"outbox:{name}:{mask_recipient(recipient)}#{self._lane_seq}",
                                     functools.partial(self._run_lane, lane), transient=True)
         lane.wake.set()
-
-    def _backoff(self, attempt: int) -> float:
-        """Exponential (tenacity) with equal jitter: uniformly in [base/2, base]."""
-        base = self._wait(SimpleNamespace(attempt_number=attempt))
-        return base / 2 + self._rng() * base / 2
-
-    async def _run_lane(self, lane: _Lane) -> None:
-        cfg = self._configs[lane.notifier]
-        # rows read per lane step: a digest needs the ready run behind the head, else the head alone
-        can_digest = cfg.digest.enabled and getattr(self._notifiers[lane.notifier], "send_digest", None) is not None
-        batch_limit = max(self._digest_max, cfg.digest.after + 1) if can_digest else 1
-        crashed = True  # until the loop ends normally or is cancelled: a bug, restarted by the supervisor
-        try:
-            while not self._closing and self._configs.get(lane.notifier) is cfg:  # else reloaded
-                lane.wake.clear()
-                rows = await self._db_retry(self._store.head, lane.notifier, lane.recipient, batch_limit)
-                if not rows:
-                    if lane.wake.is_set():
-                        continue
-                    break  # idle: exit without awaiting, so a concurrent _wake sees no lane
-                head, now = rows[0], self._clock()
-                if now >= head.age_from + cfg.max_age:
-                    reason = "max_age exceeded" + (f"; last error: {head.last_error}" if head.last_error else "")
-                    await self._dead(lane, [head], reason, attempted=False)
-                    continue
-                if head.next_attempt_at > now:
-                    await self._sleep(head.next_attempt_at - now)
-                    continue
-                if await acquire(self._limits.buckets(lane.notifier, lane.recipient), self._sleep) > 0:
-                    # more may have queued up while we waited for a token: they can join a digest
-                    rows = await self._db_retry(self._store.head, lane.notifier, lane.recipient, batch_limit)
-                    if not rows or rows[0].id != head.id:
-                        continue
-                if self._closing or self._configs.get(lane.notifier) is not cfg:
-                    break
-                batch = self._digest_batch(lane, rows, self._clock())
-                await self._deliver(lane, batch or [head], digest=batch is not None)
-            crashed = False
-        except asyncio.CancelledError:
-            crashed = False
-            raise
-        finally:
-            if not crashed and self._lanes.get(lane.key) is lane:
-                del self._lanes[lane.key]
-                if not self._closing and self._configs.get(lane.notifier) not in (None, cfg):
-                    self._wake(lane.notifier, lane.recipient)  # its notifier was replaced on reload
-            self._limits.forget_idle(lane.notifier, lane.recipient)
-
-    def _digest_batch(self, lane: _Lane, rows: Sequence[Message], now: float) -> list[Message] | None:
-        """The ready run of messages from the head that were queued within ``digest.window`` of the
-        head, when it is longer than ``digest.after`` and the notifier can send a digest."""
-        cfg = self._configs[lane.notifier].digest
-        if not cfg.enabled or getattr(self._notifiers[lane.notifier], "send_digest", None) is None:
-            return None
-        again = lane.digest_retry
-        if again and [m.id for m in rows[: len(again)]] == again:
-            return list(rows[: len(again)])  # the same digest: the notifier skips parts it already sent
-        head, batch = rows[0], []
-        for m in rows[: self._digest_max]:
-            if m.next_attempt_at > now or m.created_at > head.created_at + cfg.window:
-                break
-            batch.append(m)
-        return batch if len(batch) > cfg.after else None
-
-    async def _deliver(self, lane: _Lane, msgs: list[Message], *, digest: bool) -> None:
-        notifier = self._notifiers[lane.notifier]
-        cfg = self._configs[lane.notifier]
-        head = msgs[0]
-        attempt = head.attempts + 1
-        fields = dict(notifier=lane.notifier, recipient=mask_recipient(lane.recipient),
-                      event_id=head.event_id, event_type=head.event_type, attempt=attempt)
-        if digest:
-            fields["count"] = len(msgs)
-        try:
-            events = [m.event() for m in msgs]
-        except (ValueError, KeyError, TypeError) as exc:
-            await self._dead(lane, msgs, f"unreadable payload: {type(exc).__name__}", attempted=False)
-            return
-        log.debug("delivery.attempt", **fields)
-        lane.sending = True
-        started = time.perf_counter()
-        try:
-            if digest:
-                await notifier.send_digest(events, lane.recipient)
-            else:
-                await notifier.send(events[0], lane.recipient)
-        except asyncio.CancelledError:
-            lane.sending = False
-            raise
-        except NotifyError as exc:
-            error, retryable, retry_after, partial = str(exc), exc.retryable, exc.retry_after, exc.partial
-            self.stats.record(lane.notifier, ok=False, latency_s=time.perf_counter() - started, status=exc.status)
-        except Exception as exc:  # a plugin bug or an untranslated library error: retry it
-            error, retryable, retry_after, partial = f"{type(exc).__name__}: {exc}", True, None, False
-            self.stats.record(lane.notifier, ok=False, latency_s=time.perf_counter() - started)
-        else:
-            self.stats.record(lane.notifier, ok=True, latency_s=time.perf_counter() - started)
-            latency_ms = round((time.perf_counter() - started) * 1000, 1)
-            await self._db_retry(self._store.mark_sent, [m.id for m in msgs], now=self._clock())
-            lane.sending = False
-            log.info("delivery.digest" if digest else "delivery.sent", latency_ms=latency_ms, **fields)
-            return
-        lane.sending = False
-        # a peer may echo a token or a subscriber's number: masked before the log line and SQLite
-        error = mask_phones(redact(error))
-        latency_ms = round((time.perf_counter() - started) * 1000, 1)
-        now = self._clock()
-        ids = [m.id for m in msgs]
-        lane.digest_retry = ids if digest and retryable and partial else None  # see NotifyError.partial
-        if not retryable:
-            await self._db_retry(self._store.mark_dead, ids, error=error, now=now)
-            log.error("delivery.dead", latency_ms=latency_ms, error=error, reason="not retryable", **fields)
-            return
-        delay = self._backoff(attempt)
-        if retry_after is not None:
-            delay = max(delay, retry_after)
-        if now + delay >= head.age_from + cfg.max_age:
-            await self._db_retry(self._store.mark_dead, ids, error=f"max_age exceeded; last error: {error}", now=now)
-            log.error("delivery.dead", latency_ms=latency_ms, error=error, reason="max_age exceeded", **fields)
-            return
-        await self._db_retry(self._store.mark_retry, ids, error=error, next_attempt_at=now + delay)
-        log.warning("delivery.failed", latency_ms=latency_ms, error=error, retry_in_s=round(delay, 3),
-                    retry_after=retry_after, **fields)
-
-    async def _dead(self, lane: _Lane, msgs: list[Message], reason: str, *, attempted: bool) -> None:
-        await self._db_retry(self._store.mark_dead, [m.id for m in msgs], error=reason, now=self._clock(),
-                             attempted=attempted)
-        for m in msgs:
-            log.error("delivery.dead", notifier=lane.notifier, recipient=mask_recipient(lane.recipient),
-                      event_id=m.event_id, event_type=m.event_type, attempt=m.attempts, error=reason,
-                      reason=reason.split(";")[0])

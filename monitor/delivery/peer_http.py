@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from ..errors import NotifyError
 from ..logs import redact
+
+if TYPE_CHECKING:
+    import aiohttp
 
 
 @dataclass
@@ -31,6 +32,8 @@ class Reply:
 async def request(http: aiohttp.ClientSession, url: str, *, timeout: float, what: str,
                   method: str = "POST", **kwargs: Any) -> Reply:
     """Send one request; raise a retryable NotifyError on timeout or connection failure."""
+    import aiohttp  # here, not at import: loading a config (`pantau check`) needs no HTTP client
+
     started = time.monotonic()
     try:
         async with http.request(method, url, timeout=aiohttp.ClientTimeout(total=timeout), **kwargs) as resp:

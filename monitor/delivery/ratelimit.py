@@ -1,12 +1,14 @@
-"""Token buckets for the outbox's rate limits (per notifier and per recipient).
+"""Rate limits of the outbox (per notifier and per recipient).
 
-A rate is written ``"N/period"`` (``"1/5s"``, ``"20/1m"``, ``"1/s"``): at most N messages per
-period, with a burst of up to N. Several rates apply together (all must have a token).
+A rate is written ``"N/period"`` (``"1/5s"``, ``"20/1m"``, ``"1/s"``): at most N messages in any
+window of that period (a burst of up to N is allowed), kept with a small margin for jitter (see
+:data:`MARGIN_SHARE`). Several rates apply together (all must have room).
 """
 
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -16,7 +18,7 @@ from ..config.durations import parse_duration
 from ..errors import ConfigError
 from .phone import mask_recipient
 
-__all__ = ["LaneBuckets", "Rate", "TokenBucket", "acquire", "parse_rate", "parse_rates"]
+__all__ = ["LaneBuckets", "Rate", "RateWindow", "acquire", "parse_rate", "parse_rates", "try_take"]
 
 #: (messages, per_seconds)
 Rate = tuple[int, float]
@@ -53,46 +55,79 @@ def parse_rates(items: Sequence[str] | None) -> list[Rate] | None:
     return [parse_rate(i) for i in items]
 
 
-class TokenBucket:
-    """Capacity ``count`` tokens, refilled at ``count / period`` per second; starts full."""
+#: The outbox schedules against a peer's limit with this much slack: a window of ``period`` is
+#: kept for ``period + max(MARGIN_MIN, MARGIN_SHARE × period)``, so a request that reaches the peer
+#: up to that much later than the outbox took its slot (network, the peer's own queue, a busy host)
+#: still finds room at a peer that enforces the same rate — with a token bucket or a sliding window.
+#: Why, with W = period + margin and requests reaching the peer 0..D ≤ margin after their slot: any
+#: L seconds of slots hold at most N·(⌊L/W⌋ + 1) requests, and A seconds of arrivals come from at
+#: most A + D seconds of slots. A sliding-window peer sees at most N in A < period (A + D < W). A
+#: token-bucket peer (N, N/period) takes N + N·A/period; with q = ⌊(A + D)/W⌋ ≥ 1, q·W ≤ A + D
+#: gives q·period ≤ A + D − q·margin ≤ A, so N·(q + 1) ≤ N + N·A/period.
+MARGIN_SHARE = 0.05
+MARGIN_MIN = 0.1
 
-    def __init__(self, count: int, period: float, clock: Callable[[], float]):
+
+class RateWindow:
+    """At most ``count`` messages in any window of ``period`` seconds (plus the margin): a sliding
+    log of the last ``count`` send times. Unlike a token bucket it never lets more than ``count``
+    through in one period, so it conforms to a peer that counts either way.
+
+    The window starts empty (a burst of ``count`` is allowed at once). A wall clock stepping back
+    shifts the log with it: it neither frees slots nor stalls for the size of the step."""
+
+    def __init__(self, count: int, period: float, clock: Callable[[], float], *, margin: bool = True):
         if count <= 0 or period <= 0:
             raise ValueError("count and period must be greater than 0")
-        self.capacity = float(count)
-        self.per_second = count / period
+        self.count, self.period = count, period
+        self.window = period + (max(MARGIN_MIN, MARGIN_SHARE * period) if margin else 0.0)
         self._clock = clock
-        self._tokens = self.capacity
-        self._stamp = clock()
+        self._times: deque[float] = deque()
 
     def __repr__(self) -> str:
-        return f"TokenBucket({self.capacity:g}/{self.capacity / self.per_second:g}s)"
+        return f"RateWindow({self.count}/{self.period:g}s, kept {self.window:g}s)"
 
-    def _refill(self) -> None:
-        now = self._clock()
-        elapsed = max(0.0, now - self._stamp)  # a wall clock stepping back never adds tokens
-        self._tokens = min(self.capacity, self._tokens + elapsed * self.per_second)
-        self._stamp = now
+    def _expire(self) -> float:
+        now, times = self._clock(), self._times
+        if times and now < times[-1]:  # the clock stepped back: move the log with it
+            shift = times[-1] - now
+            self._times = times = deque(t - shift for t in times)
+        while times and times[0] + self.window <= now:
+            times.popleft()
+        return now
 
     def wait_time(self) -> float:
-        """Seconds until one token is available (0 when one is available now)."""
-        self._refill()
-        return 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.per_second
+        """Seconds until one more message may go (0 when it may go now)."""
+        now = self._expire()
+        times = self._times
+        return 0.0 if len(times) < self.count else times[len(times) - self.count] + self.window - now
 
-    def is_full(self) -> bool:
-        """True when the bucket has refilled completely (it can be forgotten without effect)."""
-        self._refill()
-        return self._tokens >= self.capacity
+    def is_idle(self) -> bool:
+        """True when nothing sent is still in the window (it can be forgotten without effect)."""
+        self._expire()
+        return not self._times
 
     def take(self) -> None:
-        self._refill()
-        self._tokens -= 1.0
+        self._times.append(self._expire())
+        if len(self._times) > self.count:
+            self._times.popleft()
 
 
-async def acquire(buckets: Iterable[TokenBucket], sleep: Callable[[float], Awaitable[object]]) -> float:
-    """Wait until every bucket has a token, then take one from each (all or nothing, so a token
-    is never held while waiting for another). Returns the time waited by the clock of the
-    buckets (0 when none). Only the caller waits: other tasks keep running."""
+def try_take(buckets: Sequence[RateWindow]) -> bool:
+    """Take a slot from every window if all have room now (the outbox's path without awaiting);
+    False, taking nothing, when any of them is full."""
+    for b in buckets:
+        if b.wait_time() > 0:
+            return False
+    for b in buckets:
+        b.take()
+    return True
+
+
+async def acquire(buckets: Iterable[RateWindow], sleep: Callable[[float], Awaitable[object]]) -> float:
+    """Wait until every window has room, then take a slot in each (all or nothing, so a slot is
+    never held while waiting for another). Returns the time waited by the clock of the windows
+    (0 when none). Only the caller waits: other tasks keep running."""
     buckets = list(buckets)
     if not buckets:
         return 0.0
@@ -110,14 +145,14 @@ async def acquire(buckets: Iterable[TokenBucket], sleep: Callable[[float], Await
 
 
 class LaneBuckets:
-    """The outbox's buckets: one set per notifier (shared by its lanes) and one per lane
+    """The outbox's rate windows: one set per notifier (shared by its lanes) and one per lane
     (notifier, recipient), from the notifiers' ``rate_limit`` config or their own defaults."""
 
     def __init__(self, configs: Mapping[str, Any], notifiers: Mapping[str, Any], clock: Callable[[], float]):
         self._notifiers, self._clock = notifiers, clock
         problems: list[str] = []
         self._recipient_rates: dict[str, list[Rate] | None] = {}
-        self._notifier_buckets: dict[str, list[TokenBucket]] = {}
+        self._notifier_buckets: dict[str, list[RateWindow]] = {}
         for name, cfg in configs.items():
             for level in ("per_recipient", "per_notifier"):
                 try:
@@ -128,32 +163,32 @@ class LaneBuckets:
                 if level == "per_recipient":
                     self._recipient_rates[name] = rates
                 else:
-                    self._notifier_buckets[name] = [TokenBucket(n, p, clock) for n, p in rates or []]
+                    self._notifier_buckets[name] = [RateWindow(n, p, clock) for n, p in rates or []]
         if problems:
             raise ConfigError(problems)
-        self._recipient_buckets: dict[tuple[str, str | None], list[TokenBucket]] = {}
+        self._recipient_buckets: dict[tuple[str, str | None], list[RateWindow]] = {}
 
-    def buckets(self, notifier: str, recipient: str | None) -> list[TokenBucket]:
+    def buckets(self, notifier: str, recipient: str | None) -> list[RateWindow]:
         key = (notifier, recipient)
         buckets = self._recipient_buckets.get(key)
         if buckets is None:
             rates = self._recipient_rates.get(notifier)
             if rates is None:
                 rates = self._default_rates(notifier, recipient)
-            buckets = self._recipient_buckets[key] = [TokenBucket(n, p, self._clock) for n, p in rates]
+            buckets = self._recipient_buckets[key] = [RateWindow(n, p, self._clock) for n, p in rates]
         return buckets + self._notifier_buckets.get(notifier, [])
 
     def adopt(self, old: LaneBuckets, kept: set[str]) -> None:
-        """On reload: notifiers in ``kept`` (unchanged) keep their buckets, so a reload is no burst."""
+        """On reload: notifiers in ``kept`` (unchanged) keep their windows, so a reload is no burst."""
         for name in kept:
             self._recipient_rates[name] = old._recipient_rates.get(name)
             self._notifier_buckets[name] = old._notifier_buckets.get(name, [])
         self._recipient_buckets = {k: v for k, v in old._recipient_buckets.items() if k[0] in kept}
 
     def forget_idle(self, notifier: str, recipient: str | None) -> None:
-        """Drop a lane's buckets once they are full again (an idle lane costs no memory)."""
+        """Drop a lane's windows once nothing is left in them (an idle lane costs no memory)."""
         buckets = self._recipient_buckets.get((notifier, recipient))
-        if buckets is not None and all(b.is_full() for b in buckets):
+        if buckets is not None and all(b.is_idle() for b in buckets):
             del self._recipient_buckets[(notifier, recipient)]
 
     def _default_rates(self, notifier: str, recipient: str | None) -> list[Rate]:

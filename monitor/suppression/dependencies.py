@@ -58,7 +58,7 @@ def resolve_parents(hosts: Sequence[Any], routers: Sequence[Any]) -> tuple[dict[
             problems.append(f"hosts[{i}].{field}: a host cannot be its own parent")
         elif key is not None:
             parents[("host", host.name)] = key
-    index = {h.name: i for i, h in enumerate(hosts)}
+    index: dict[str, int] = {}  # name → position, built only when a cycle is reported
     reported: set[Key] = set()
     for start in parents:
         path, seen = [start], {start}
@@ -68,6 +68,7 @@ def resolve_parents(hosts: Sequence[Any], routers: Sequence[Any]) -> tuple[dict[
             if node in seen:
                 cycle = path[path.index(node):] + [node]
                 if not reported & set(cycle):
+                    index = index or {h.name: i for i, h in enumerate(hosts)}
                     names = " → ".join(n for _, n in cycle)
                     problems.append(f"hosts[{index[node[1]]}].{_parent_ref(hosts[index[node[1]]])[1]}: "
                                     f"dependency cycle {names}")

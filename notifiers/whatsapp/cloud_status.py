@@ -22,10 +22,12 @@ import json
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
-from aiohttp import web
+
+if TYPE_CHECKING:  # aiohttp.web is imported by the handlers: loading a config needs no server
+    from aiohttp import web
 
 log = structlog.get_logger("pantau.whatsapp.cloud")
 
@@ -111,9 +113,13 @@ class CloudStatusWebhook:
         self.store, self.outbox, self.has_template = store, outbox, has_template
 
     def routes(self) -> list[web.RouteDef]:
+        from aiohttp import web
+
         return [web.get(self.path, self.verify), web.post(self.path, self.receive)]
 
     async def verify(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         query = request.query
         token_ok = self.verify_token is not None and hmac.compare_digest(
             query.get("hub.verify_token", ""), self.verify_token)
@@ -124,6 +130,8 @@ class CloudStatusWebhook:
         return web.Response(status=403, text="verification failed")
 
     async def receive(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         body = await request.read()
         if not signature_ok(self.app_secret, body, request.headers.get("X-Hub-Signature-256")):
             log.warning("whatsapp.cloud_webhook_bad_signature", notifier=self.notifier)

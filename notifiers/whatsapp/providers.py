@@ -7,10 +7,8 @@ outbox; providers only decide whether an error is worth retrying.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urljoin
-
-import aiohttp
 
 from monitor.delivery.peer_http import Reply, request, snippet
 from monitor.delivery.phone import is_group_id, mask_recipient
@@ -18,6 +16,9 @@ from monitor.errors import NotifyError
 
 from .cloud_params import template_parameters
 from .config import WhatsAppConfig
+
+if TYPE_CHECKING:  # the HTTP client is imported when a request is made (peer_http.request)
+    import aiohttp
 
 
 class ProviderHost(Protocol):
