@@ -36,7 +36,7 @@ log = structlog.get_logger("pantau.outbox")
 #: rows a lane reads at once when no digest can apply
 _CLAIM = 32
 #: successes of one lane whose sent-mark may be waiting for its commit before the lane waits too
-_UNRECORDED_MAX = 8
+_UNRECORDED_MAX = 2
 
 LaneKey = tuple[str, "str | None"]
 
