@@ -68,7 +68,7 @@ class StateWriter:
         self._step = 0
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
-        self._drained = asyncio.Event()  # set after each commit (and when the database fails)
+        self._drained = asyncio.Event()  # set when at most one batch is left (or the database fails)
         self._idle.set()
         self.dropped = 0
         self.failing_since: float | None = None
@@ -143,7 +143,6 @@ class StateWriter:
                 continue
             for _ in batch:
                 self._pop()
-            self._drained.set()
             if self.failing_since is not None:
                 log.warning("state_db_recovered", waited_s=round(self._clock() - self.failing_since, 3),
                             committed=len(batch), attempts=failures, dropped=self.dropped)
@@ -175,3 +174,5 @@ class StateWriter:
     def _pop(self) -> None:
         self._pending.popleft()
         self._steps.popleft()
+        if len(self._pending) <= self.batch:
+            self._drained.set()
