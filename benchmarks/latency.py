@@ -8,8 +8,10 @@ Load, all at once: ``pantau run`` pings HOSTS loopback hosts (127.1.x.y, every 1
 simulated router "bulk" holding SESSIONS hotspot sessions; every BURST_EVERY seconds, BURST of those
 sessions log out at once (and log back in at the next burst), so a burst of BURST events is in
 pantau's pipeline (event → outbox → webhook "bulk") while the measured logins happen. The measured logins are on a second
-simulated router "probe" (the simulators run in their own process, on 127.0.0.1) and are routed
-to webhook "probe"; an aiohttp receiver in this process stands in for both webhooks.
+simulated router "probe" and are routed to webhook "probe"; an aiohttp receiver in this process
+stands in for both webhooks. Each simulated router runs in its own process on 127.0.0.1, as real
+routers are separate machines: sharing one would make the probe's replies wait while the same
+process builds a 10,000-row print or a 1,000-row burst for "bulk".
 
 Latency = wall-clock time the webhook POST arrives − wall-clock time the simulator added the
 session (both processes read ``time.time()`` on the same machine). Listen mode goal: p99 < 50 ms.
@@ -38,38 +40,43 @@ from steady_state import cpu_seconds  # noqa: E402
 
 GOAL_P99 = 0.050
 GOAL_POLL_SLACK = 0.100
+ROLES = ("bulk", "probe")  # one simulator process each, in this order in the config
 CHILD_MARK = "PANTAU_LATENCY_SIMULATOR"  # set in the simulators' process: it must never start a benchmark
 
 
-def run_simulators(n: int, burst: int, burst_every: float, samples: int, mode: str, work: Path) -> None:
-    """Child: routers "bulk" (n sessions, bursts) and "probe" (the measured logins)."""
+def run_simulator(role: str, n: int, burst: int, burst_every: float, samples: int, mode: str, work: Path) -> None:
+    """Child: router "bulk" (n sessions, bursts) or router "probe" (the measured logins)."""
     from monitor.routeros.sim.simulator import RouterSimulator
 
     async def main() -> None:
-        bulk = RouterSimulator(username="bench", password="bench", identity="bulk")
-        probe = RouterSimulator(username="bench", password="bench", identity="probe")
-        for i in range(n):
-            bulk.hotspot_login(*session_row(i))
-        await bulk.start()
-        await probe.start()
-        publish_port(work / "ports", f"{bulk.port} {probe.port}")
+        sim = RouterSimulator(username="bench", password="bench", identity=role)
+        if role == "bulk":
+            for i in range(n):
+                sim.hotspot_login(*session_row(i))
+        await sim.start()
+        publish_port(work / f"port-{role}", sim.port)
         while not (work / "go").exists():  # noqa: ASYNC110 - the parent is another process
             await asyncio.sleep(0.1)
+        if role == "bulk":
+            await bursts(sim)
+        else:
+            await logins(sim)
+        await asyncio.Event().wait()  # keep serving until the parent terminates us
+
+    async def bursts(bulk: RouterSimulator) -> None:
+        out: list[int] = []
+        for r in range(10**9 if burst else 0):
+            if out:  # the previous burst logs back in: BURST login events
+                for i in out:
+                    bulk.hotspot_login(*session_row(i))
+                out = []
+            else:  # BURST logout events at once
+                start = (r * burst) % max(1, n - burst)
+                out = [i for i in range(start, start + min(burst, n)) if bulk.hotspot_logout(session_row(i)[0])]
+            await asyncio.sleep(burst_every)
+
+    async def logins(probe: RouterSimulator) -> None:
         stamps = (work / "stamps").open("w")
-
-        async def bursts() -> None:
-            out: list[int] = []
-            for r in range(10**9):
-                if out:  # the previous burst logs back in: BURST login events
-                    for i in out:
-                        bulk.hotspot_login(*session_row(i))
-                    out = []
-                else:  # BURST logout events at once
-                    start = (r * burst) % max(1, n - burst)
-                    out = [i for i in range(start, start + min(burst, n)) if bulk.hotspot_logout(session_row(i)[0])]
-                await asyncio.sleep(burst_every)
-
-        burster = asyncio.create_task(bursts()) if burst else None
         for k in range(samples):
             # listen: logins 20-80 ms apart, while a burst is in flight; poll: anywhere in the interval
             await asyncio.sleep(random.uniform(0.02, 0.08) if mode == "listen" else random.uniform(0.3, 1.3))
@@ -77,11 +84,8 @@ def run_simulators(n: int, burst: int, burst_every: float, samples: int, mode: s
             probe.hotspot_login(user, f"10.200.{k >> 8 & 255}.{k & 255}", f"02:AA:00:00:{k >> 8 & 255:02X}:{k & 255:02X}")
             stamps.write(f"{user} {time.time():.6f}\n")
             stamps.flush()
-        if burster is not None:
-            burster.cancel()
         stamps.close()
         (work / "done").write_text("1")
-        await asyncio.Event().wait()  # keep serving until the parent terminates us
 
     asyncio.run(main())
 
@@ -139,15 +143,16 @@ async def measure(args: argparse.Namespace, mode: str, tmp: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     sim_argv = [sys.executable, __file__, "--simulator", str(work), "--mode", mode, "--sessions", str(args.sessions),
                 "--burst", str(args.burst), "--burst-every", str(args.burst_every), "--samples", str(samples)]
-    sim = subprocess.Popen(sim_argv, cwd=ROOT, env={**env, CHILD_MARK: "1"})  # noqa: ASYNC220 - once, before measuring
+    sims = [subprocess.Popen([*sim_argv, "--role", role], cwd=ROOT, env={**env, CHILD_MARK: "1"})  # noqa: ASYNC220
+            for role in ROLES]
     proc = None
     try:
         deadline = time.monotonic() + 120
-        while not (work / "ports").exists():
-            if sim.poll() is not None or time.monotonic() > deadline:
+        while not all((work / f"port-{role}").exists() for role in ROLES):
+            if any(sim.poll() is not None for sim in sims) or time.monotonic() > deadline:
                 raise SystemExit("the simulators did not start")
             await asyncio.sleep(0.2)
-        ports = [int(p) for p in (work / "ports").read_text().split()]
+        ports = [int((work / f"port-{role}").read_text()) for role in ROLES]
         config, out = work / "monitor.yaml", work / "out.log"
         write_config(config, args.hosts, mode, args.poll_interval, ports, hook_port, work / "state.db")
         sink = out.open("wb")
@@ -159,7 +164,7 @@ async def measure(args: argparse.Namespace, mode: str, tmp: Path) -> dict:
         cpu0, wall0 = cpu_seconds(proc.pid), time.monotonic()
         (work / "go").write_text("1")
         while not (work / "done").exists():
-            if sim.poll() is not None:
+            if any(sim.poll() is not None for sim in sims):
                 raise SystemExit("the simulators exited")
             await asyncio.sleep(0.2)
         wait_until = time.monotonic() + 10 + (args.poll_interval if mode == "poll" else 0)
@@ -173,8 +178,9 @@ async def measure(args: argparse.Namespace, mode: str, tmp: Path) -> dict:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        sim.terminate()
-        sim.wait(10)
+        for sim in sims:
+            sim.terminate()
+            sim.wait(10)
         await runner.cleanup()
     stamps = dict(line.split() for line in (work / "stamps").read_text().splitlines())
     lat = sorted(arrived[u] - float(t) for u, t in stamps.items() if u in arrived)
@@ -198,11 +204,13 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=["listen", "poll"], choices=["listen", "poll"])
     parser.add_argument("--simulator", metavar="WORKDIR", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)
+    parser.add_argument("--role", choices=ROLES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if os.environ.get(CHILD_MARK) and not args.simulator:
         raise SystemExit("the simulator child was started without --simulator")
     if args.simulator:
-        run_simulators(args.sessions, args.burst, args.burst_every, args.samples, args.mode, Path(args.simulator))
+        run_simulator(args.role, args.sessions, args.burst, args.burst_every, args.samples, args.mode,
+                      Path(args.simulator))
         return
 
     with tempfile.TemporaryDirectory(prefix="pantau-latency-") as tmp_name:

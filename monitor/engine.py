@@ -137,7 +137,8 @@ class Engine(ReloadMixin):
         if self.session_store is None:
             assert self.writer is not None
             self.session_store = RouterStore(self.config.settings.state.path, submit=self.writer.submit)
-        watcher = RouterWatcher(router, emit=self.emit, store=self.session_store, supervisor=self.supervisor)
+        watcher = RouterWatcher(router, emit=self.emit, store=self.session_store, supervisor=self.supervisor,
+                                room=self.writer.room if self.writer is not None else None)
         self.watchers[router.name] = watcher
         self.supervisor.spawn(f"router:{router.name}", watcher.run)
         if wants_health_watcher(router):  # interfaces, health thresholds, netwatch: follow

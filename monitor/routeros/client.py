@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING
 
 from ..errors import RouterError, RouterTrap
+from .pacing import Slicer
 from .wire import UTF8, Codec, SentenceReader, WireError, encode_sentence, sentence_to_reply
 
 if TYPE_CHECKING:
@@ -126,8 +127,10 @@ class RouterClient:
 
     async def _read_loop(self) -> None:
         sentences = SentenceReader(self._reader, self._codec)
+        slicer = Slicer()  # a burst of 1,000 buffered sentences is parsed in slices: other routers run between
         try:
             while True:
+                await slicer.tick()
                 words = await sentences.read()
                 reply, attrs, tag = sentence_to_reply(words)
                 if reply == "!fatal":

@@ -2,15 +2,14 @@
 
 Structure (one watcher per router):
 
-* a control loop on its own connection, every ``poll_interval``: prints ``/system/identity`` (the
+* a control loop on its own connection, starting every ``poll_interval`` on a fixed grid (pacing.py): prints ``/system/identity`` (the
   reachability probe), and prints every watched menu that is not currently followed by a healthy
   listen (poll mode: all of them; listen mode: only as fallback). Failures (refused, login,
   timeout/hung, ``!fatal``, broken stream) count toward ``down_after``; reaching it emits one
   ``router.down``; the next success emits ``router.up`` and a diff with ``reason: while_unreachable``.
-* in listen mode, one task per watched menu on a dedicated connection: ``listen`` first, then a
-  full ``print`` on the same connection (resync), then live updates; a heartbeat ``print`` on that
-  connection every ``poll_interval`` detects a hung link; a full resync every ``resync_interval``.
-  Any error closes it; the control loop polls that menu until the listen is back.
+* in listen mode, one task per watched menu on a dedicated connection (listen.py).
+* large deltas (a burst of listen updates, a 10,000-row snapshot) are applied in slices that hand
+  the event loop back (pacing.Slicer); sessions are indexed by ``.id`` (known.py).
 
 No session event is emitted while the router is down. A ``!trap`` on a print of a watched menu
 (e.g. the API user lost its permission) is logged clearly and counts as a failed poll — after
@@ -35,6 +34,9 @@ from ..supervisor import Supervisor
 from .backoff import ConnectGate
 from .client import RouterClient
 from .config import RouterConfig
+from .known import KnownSessions
+from .listen import ListenMixin
+from .pacing import FixedRate, Slicer
 from .reboot import SettleWindow, UptimeTracker
 from .sessions import SPECS, MenuSpec, login_data, logout_data, make_record, session_key
 from .store import RouterStore
@@ -46,20 +48,27 @@ Emit = Callable[[Event], Awaitable[None]]
 _PERSIST_EVERY = 60.0  # seconds between bulk saves of changing counters (bytes, uptime)
 
 
-class RouterWatcher:
-    """Watch one router until cancelled: ``await RouterWatcher(cfg, emit=..., store=...).run()``."""
+class RouterWatcher(ListenMixin):
+    """Watch one router until cancelled: ``await RouterWatcher(cfg, emit=..., store=...).run()``.
+    ``monotonic`` and ``sleep`` pace the poll cycles (tests drive them); ``slice_rows`` and
+    ``slice_budget`` size the slices of a large delta; ``room`` (the state writer's) is awaited
+    between slices."""
 
     def __init__(self, config: RouterConfig, *, emit: Emit, store: RouterStore | None = None,
-                 clock: Callable[[], float] = time.time, supervisor: Supervisor | None = None):
+                 clock: Callable[[], float] = time.time, supervisor: Supervisor | None = None,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+                 room: Callable[[], Awaitable[Any]] | None = None):
         self.config = config
         # the listen loops run supervised: a crash is logged and the loop restarts, never silently gone
         self._supervisor = supervisor or Supervisor(backoff=config.poll_interval, max_backoff=30.0)
         self._emit = emit
         self._store = store
-        self._clock = clock
+        self._clock, self._monotonic, self._sleep, self._room = clock, monotonic, sleep, room
+        self.slice_rows, self.slice_budget = 64, 0.002
         self._specs = [SPECS[w] for w in config.watch]
         self._subscribers = SubscriberDirectory(config.subscriber, config.name)
-        self._known: dict[str, dict[str, dict[str, Any]]] = {}
+        self._known: dict[str, KnownSessions] = {}
         self._baselined: dict[str, bool] = {}
         self._first_sync: dict[str, bool] = {}
         self._persisted_at: dict[str, float] = {}
@@ -79,7 +88,7 @@ class RouterWatcher:
         self._log = log.bind(router=config.name)
         for spec in self._specs:
             saved = store.load(config.name, spec.path) if store else None
-            self._known[spec.path] = saved or {}
+            self._known[spec.path] = KnownSessions(saved or {})
             self._baselined[spec.path] = saved is not None
             self._first_sync[spec.path] = saved is not None
         status = store.status(config.name) if store else None
@@ -176,10 +185,12 @@ class RouterWatcher:
         ended = 0
         for spec in self._specs:
             async with self._locks[spec.path]:
+                slicer = self._slicer()
                 for key in window.remaining().get(spec.path, []):
                     if key in self._known[spec.path]:
                         await self._end(spec, key, "router_rebooted")
                         ended += 1
+                        await slicer.tick()
         await self._emit(Event("router.rebooted", self._source(), window.summary(ended)))
         self._log.info("router_reboot_settled", **window.summary(ended))
 
@@ -194,7 +205,11 @@ class RouterWatcher:
 
     # -- control loop: reachability, polling, fallback -------------------------------------------
 
+    def _slicer(self) -> Slicer:
+        return Slicer(self.slice_rows, self.slice_budget, room=self._room)
+
     async def _control_loop(self) -> None:
+        pace = FixedRate(self.config.poll_interval, self._monotonic())
         while True:
             snapshots: dict[str, list[dict[str, str]]] = {}
             try:
@@ -226,7 +241,11 @@ class RouterWatcher:
             else:
                 await self._succeeded(snapshots)
             await self._settle_due()
-            await asyncio.sleep(self.config.poll_interval)
+            now = self._monotonic()
+            delay = pace.delay(now)
+            if pace.report(now):
+                self._log.warning("router_poll_overrun", interval_s=self.config.poll_interval, late=pace.late)
+            await self._sleep(delay)
 
     async def _failed(self, exc: RouterError) -> None:
         error = redact(str(exc))  # it goes into an event, the database and messages, not only logs
@@ -262,78 +281,6 @@ class RouterWatcher:
                 await self._apply_snapshot(spec, snapshots[spec.path], reason, self._control)
         self._reachable.set()
 
-    # -- listen ----------------------------------------------------------------------------------
-
-    async def _listen_loop(self, spec: MenuSpec) -> None:
-        traps = 0
-        while True:
-            await self._reachable.wait()
-            client: RouterClient | None = None
-            pause = self.config.poll_interval
-            try:
-                client = await self._connect()
-                await self._listen_session(client, spec)
-            except RouterTrap as exc:
-                traps += 1  # polling covers this menu meanwhile; retry soon, then less often
-                pause = min(self.config.resync_interval, self.config.poll_interval * 2 ** (traps - 1))
-                self._log.error("router_listen_trap", menu=spec.path, error=str(exc), retry_in_s=pause)
-            except RouterError as exc:
-                self._log.warning("router_listen_failed", menu=spec.path, error=str(exc), kind=exc.kind)
-            finally:
-                if self._listening[spec.path]:
-                    traps = 0  # it did listen: the next trap starts the backoff afresh
-                self._listening[spec.path] = False
-                if client is not None:
-                    await client.close()
-            await asyncio.sleep(pause)
-
-    async def _listen_session(self, client: RouterClient, spec: MenuSpec) -> None:
-        updates: asyncio.Queue = asyncio.Queue()
-
-        async def pump() -> None:
-            try:
-                async for row in client.listen(spec.path, proplist=spec.proplist):
-                    updates.put_nowait(row)
-            except RouterError as exc:
-                updates.put_nowait(exc)
-
-        pump_task = asyncio.create_task(pump())
-        try:
-            await asyncio.sleep(0)  # the listen command goes out before the resync print
-            await self._listen_resync(client, spec)
-            self._listening[spec.path] = True
-            self._log.info("router_listening", menu=spec.path)
-            loop = asyncio.get_running_loop()
-            next_beat = loop.time() + self.config.poll_interval
-            next_resync = loop.time() + self.config.resync_interval
-            while True:
-                wait = max(0.0, min(next_beat, next_resync) - loop.time())
-                try:
-                    async with asyncio.timeout(wait):  # not wait_for: it can swallow a cancel on 3.11
-                        item = await updates.get()
-                except TimeoutError:
-                    item = None
-                if isinstance(item, RouterError):
-                    raise item
-                if not self._reachable.is_set():
-                    raise RouterError("router is down; listen restarts after recovery", kind="down")
-                if item is not None:
-                    await self._apply_update(spec, item, client)
-                if loop.time() >= next_beat:
-                    await client.print("/system/identity")
-                    next_beat = loop.time() + self.config.poll_interval
-                if loop.time() >= next_resync:
-                    await self._listen_resync(client, spec)
-                    next_resync = loop.time() + self.config.resync_interval
-        finally:
-            pump_task.cancel()
-            with contextlib.suppress(BaseException):
-                await pump_task
-
-    async def _listen_resync(self, client: RouterClient, spec: MenuSpec) -> None:
-        rows = await client.print(spec.path, proplist=spec.proplist)
-        await self._apply_snapshot(spec, rows, "logout", client)
-
     # -- applying changes ------------------------------------------------------------------------
 
     async def _apply_snapshot(self, spec: MenuSpec, rows: list[dict[str, str]], reason: str,
@@ -345,7 +292,7 @@ class RouterWatcher:
             known = self._known[spec.path]
             current = {session_key(spec, r): r for r in rows if ".id" in r}
             if not self._baselined[spec.path]:
-                self._known[spec.path] = {k: make_record(spec, r, now) for k, r in current.items()}
+                self._known[spec.path] = KnownSessions((k, make_record(spec, r, now)) for k, r in current.items())
                 if self._store:
                     self._store.replace(self.config.name, spec.path, self._known[spec.path], now=now)
                 self._baselined[spec.path] = True
@@ -354,9 +301,13 @@ class RouterWatcher:
                 return
             if self._first_sync[spec.path]:
                 reason, self._first_sync[spec.path] = "while_stopped", False
+            slicer = self._slicer()  # 10,000 rows are applied in slices; stop if the router went down meanwhile
             for key in [k for k in known if k not in current]:
                 if not (self._settle and self._settle.is_held(spec.path, key)):
                     await self._end(spec, key, reason)
+                    await slicer.tick()
+                    if self.down:
+                        return
             new = [k for k in current if k not in known]
             if client is not None and len(new) > 20 and self._subscribers.due(spec):
                 await self._subscribers.refresh(client, spec)
@@ -367,8 +318,14 @@ class RouterWatcher:
                         self._settle.mark_back(spec.path, key)
                 elif not await self._reattach(spec, key, row):
                     await self._start(spec, key, row, client)
+                await slicer.tick()
+                if self.down:
+                    return
             if self._store and now - self._persisted_at.get(spec.path, 0.0) >= _PERSIST_EVERY:
-                self._store.put_many(self.config.name, spec.path, known)
+                keys = list(known)
+                for i in range(0, len(keys), 500):  # ~50 ms of JSON for 10,000 sessions: in slices
+                    self._store.put_many(self.config.name, spec.path, {k: known[k] for k in keys[i:i + 500]})
+                    await slicer.handover()
                 self._persisted_at[spec.path] = now
 
     async def _apply_update(self, spec: MenuSpec, row: dict[str, str], client: RouterClient) -> None:
@@ -378,7 +335,7 @@ class RouterWatcher:
             known = self._known[spec.path]
             held = self._settle.held.get(spec.path, {}) if self._settle else {}
             # .ids restart at a reboot: a held session's old .id says nothing about the new ones
-            same_id = [k for k, rec in known.items() if rec["id"] == row.get(".id") and k not in held]
+            same_id = [k for k in known.with_id(row.get(".id")) if k not in held] if ".id" in row else []
             if row.get(".dead") in ("true", "yes"):
                 for key in same_id:
                     await self._end(spec, key, "logout")
