@@ -59,6 +59,29 @@ async def test_cek_for_a_subscriber_and_the_link_for_a_stranger(tmp_path):
             await engine.stop(grace=0.2)
 
 
+async def test_cek_for_a_pppoe_customer(tmp_path):
+    """A PPPoE customer's number is in the secret's comment: cek answers with its validity and
+    whether it is connected, not with the registration link."""
+    port = free_port()
+    async with make_sim() as sim, fonnte_peer() as gw, aiohttp.ClientSession() as http:
+        sim.add_ppp_secret("pelanggan-017", profile="10M", comment="nov/30/2099 10:00:00 WA 0857 1234 5678")
+        sim.add_ppp_secret("pelanggan-018", profile="10M", comment="dec/01/2099 10:00:00 WA 0812 9999 0000")
+        sim.ppp_connect("pelanggan-017", caller_id="AA:BB:CC:00:01:17", address="10.10.0.17")
+        engine = Engine(parse_config(with_self_service(tmp_path, sim.port, port, gw.url)))
+        await engine.start()
+        try:
+            async with http.post(f"http://127.0.0.1:{port}/bot/whatsapp", params={"key": KEY},
+                                 data={"device": "6280000000", "sender": SUBSCRIBER, "message": "cek"}) as r:
+                assert r.status == 200
+            await gw.wait_received(1, timeout=10)
+            answer = gw.received[0].fields["message"]
+            assert "PPPoE: pelanggan-017 (paket 10M)" in answer and "Sedang online" in answer
+            assert "Berlaku sampai: 30/11/2099 10:00" in answer
+            assert "pelanggan-018" not in answer and "Daftar di" not in answer
+        finally:
+            await engine.stop(grace=0.2)
+
+
 async def test_answers_are_rate_limited_per_number():
     from monitor.registration.selfservice import SelfService
 

@@ -1,8 +1,8 @@
 """WhatsApp self-service for subscribers (issue 15 item 5): a number that is not an operator of the
 bot writes ``cek`` / ``status`` / ``kuota`` (its accounts: remaining data and time, validity date,
 online now) or ``bantuan``; a number with no account gets the registration link. Accounts are found
-by the phone in the hotspot user's comment (the router's ``subscriber:`` settings), read with the
-read-only user. Answers are rate limited per number; logs mask the number."""
+by the phone in the hotspot user's comment (the router's ``subscriber:`` settings) or in a PPP
+secret's comment, read with the read-only user. Answers are rate limited per number; logs mask the number."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from ..delivery.phone import mask_recipient
 from ..errors import RouterError, RouterTrap
 from ..routeros.client import RouterClient
 from ..routeros.config import RouterConfig
-from ..subscriptions.poller import ACTIVE_FIELDS, USER_FIELDS, usages
+from ..subscriptions.poller import ACTIVE_FIELDS, SECRET_FIELDS, USER_FIELDS, ppp_usages, usages
 from .limits import WindowLimit
 
 log = structlog.get_logger("pantau.registration")
@@ -38,6 +38,7 @@ _T = {
     "down": ("Maaf, data akun tidak dapat dibaca saat ini. Coba lagi nanti.",
              "Sorry, your account cannot be read right now. Try again later."),
     "user": ("User: {user} (paket {profile}){state}", "User: {user} (package {profile}){state}"),
+    "ppp": ("PPPoE: {user} (paket {profile}){state}", "PPPoE: {user} (package {profile}){state}"),
     "disabled": (" — nonaktif", " — disabled"),
     "online": ("Sedang online", "Online now"),
     "data": ("Sisa kuota: {left} dari {limit}", "Data left: {left} of {limit}"),
@@ -97,25 +98,31 @@ class SelfService:
         return _t("relayed", lang) if relayed else _t("help", lang)
 
     async def accounts(self, number: str) -> list[tuple[Any, bool]]:
-        """(usage, online) of every hotspot user whose comment names ``number``, on every router."""
+        """(usage, online) of every hotspot user and PPP secret whose comment names ``number``, on
+        every router (PPP secrets where the router watches ppp: a PPPoE customer asks too)."""
         found = []
         for router in self.routers:
             client = await RouterClient.for_router(router)
             try:
                 fields = list(dict.fromkeys(USER_FIELDS + [router.subscriber.field]))
-                users = await client.print("/ip/hotspot/user", proplist=fields)
+                users = await client.print("/ip/hotspot/user", proplist=fields) if "hotspot" in router.watch else []
                 mine = [u for u in users if router.subscriber.phone_from(u.get(router.subscriber.field)) == number]
                 active = await client.print("/ip/hotspot/active", proplist=ACTIVE_FIELDS) if mine else []
+                secrets = await client.print("/ppp/secret", proplist=SECRET_FIELDS) if "ppp" in router.watch else []
+                mine_ppp = [s for s in secrets if router.subscriber.phone_from(s.get("comment")) == number]
+                connected = await client.print("/ppp/active", proplist=["name"]) if mine_ppp else []
             finally:
                 await client.close()
             online = {row.get("user") for row in active}
             found += [(usage, usage.user in online) for usage in usages(router.name, mine, active, self.tz)]
+            online_ppp = {row.get("name") for row in connected}
+            found += [(usage, usage.user in online_ppp) for usage in ppp_usages(router.name, mine_ppp, self.tz)]
         return found
 
     def _describe(self, account: tuple[Any, bool]) -> str:
         usage, online = account
         lang = self.language
-        lines = [_t("user", lang, user=usage.user, profile=usage.profile or "-",
+        lines = [_t("ppp" if usage.service == "ppp" else "user", lang, user=usage.user, profile=usage.profile or "-",
                     state=_t("disabled", lang) if usage.disabled else "")]
         if online:
             lines.append(_t("online", lang))
