@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 
 from ..events import EVENT_TYPES
+from ..hosts.pace import pace_warning
 from .durations import format_duration
 from .model import Config
 
@@ -37,9 +38,12 @@ def lint_config(config: Config) -> list[str]:
         out += _address_warnings(f"hosts[{i}].address", h.address)
         if h.interval > DAY:
             out.append(f"hosts[{i}].interval: {format_duration(h.interval)} is over a day between checks")
-        if h.interval < h.timeout * h.count:
-            out.append(f"hosts[{i}].interval: {format_duration(h.interval)} is shorter than count × timeout "
-                       f"({h.count} × {format_duration(h.timeout)}): checks will overlap")
+        # a check as long as its interval (pace.check_duration: echoes spaced, then the timeout) is
+        # already a config error; nothing overlaps below that, so there is nothing to warn about
+    if s.icmp.engine != "icmplib":  # the one-socket engine sends at icmp.pps for every direct host
+        warning = pace_warning(s.icmp.pps, [h for h in config.hosts if h.via is None])
+        if warning:
+            out.append(warning)
     for i, r in enumerate(s.routers):
         out += _address_warnings(f"routers[{i}].address", r.address)
         for name in ("poll_interval", "resync_interval"):
