@@ -1,47 +1,85 @@
-"""Run the real ``pantau run`` on N loopback hosts and report its CPU use and memory.
+"""Run the real ``pantau run`` on N loopback hosts and ``fping -l`` on the same hosts; compare the cost.
 
-    python benchmarks/steady_state.py 10000 10 60 [--engine socket] [--pps 2000]
+    python benchmarks/steady_state.py 100000 10 60 [--pps auto] [--skip-fping]
 
-Writes a config of N hosts 127.1.x.y (every one answers on Linux) checked every INTERVAL seconds,
-starts ``python -m monitor run -c CONFIG``, waits out the warm-up (default two intervals + 2 s: every
-host has started and made its first transition to up, which is persisted per host), then samples the
-process for SECONDS: CPU % of one core (utime + stime from /proc/PID/stat over the
-window), RSS (VmRSS, peak and last) and the number of host.down events (false downs: every host
-is up). Not part of the test suite; needs root or ping_group_range for ICMP.
+Writes a config of N hosts 127.x.y.z (every address in 127.0.0.0/8 answers on Linux; see
+``loopback_address``) checked every INTERVAL seconds with one echo and a 1 s timeout, starts
+``python -m monitor run -c CONFIG`` with ``http:`` on a free loopback port, waits until /metrics
+answers and then the warm-up (default two intervals + 2 s: every host has started and made its
+first transition to up, which is persisted per host), then samples the process for SECONDS:
+CPU % of one core (utime + stime from /proc/PID/stat over the window), RSS (VmRSS, peak and last)
+and the number of host.down events (false downs: every host is up). /metrics is scraped just before
+and just after the window (outside the CPU figure) for the scheduler's counters — checks handed to
+the engine, slots skipped because the host's previous check still ran, slots missed because the
+loop fell behind — and every host's ``pantau_host_checks_total``: a host checked on time has
+window / interval checks in the window (rounded down or up, since a scrape takes time).
+
+The reference, in the same run and before pantau: ``fping -l -Q 3600 -p INTERVAL -t 1000 -r 0
+-i GAP -f PART`` on the same N addresses — one echo per host every INTERVAL (``-p``; pantau's
+``count: 1``), a 1 s timeout (``-t``; pantau's ``timeout: 1s``), no retries, and the sends spread over
+the interval (``-i``) as pantau's scheduler spreads its hosts from random offsets, instead of a burst
+of N every INTERVAL. ``-Q`` rather than ``-q``: fping 5.1 in loop mode still prints a line per reply
+with ``-q``; ``-Q 3600`` prints nothing until its hourly summary (pantau logs nothing per check at
+``level: info``). One fping process cannot do 100k hosts at 10 s: fping 5.1 refuses ~65,535 hosts
+and more ("not enough sequence numbers available") and spends ~0.1 ms of its own per packet on top
+of ``-i``, so it tops out near 5–7k echoes/s here. The hosts are therefore dealt round robin to
+``max(N / 50,000, N / INTERVAL / 4,000)`` fping processes (3 for 100k at 10 s) whose CPU and RSS are
+summed, each with GAP = half its share of the interval per host so that ``-p``, not ``-i``, sets the
+rate. fping is sampled like pantau after one interval of warm-up (its first round is already at
+the steady rate). Both rates are printed from each tool's own counters — pantau's
+``pantau_icmp_sent``/``replies`` over the window, fping's per-host ``xmt/rcv`` summary (printed on
+SIGINT) over its whole run — since the kernel's ICMP counters also count other processes' pings on a
+shared machine; the ratio is printed per second and per echo sent.
 
     python benchmarks/steady_state.py 10000 10 60 --engine-only tasks|scheduler
 
 measures the ICMP engine alone in this process (no detector, notifiers or state), driven either by
 one asyncio task per host calling ``check`` (the host loop's model) or by ``IcmpScheduler``.
+Not part of the test suite; needs root (or ping_group_range for pantau and fping's setuid) for ICMP.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")
+TIMEOUT_S = 1.0
+FPING_MAX_HOSTS = 50_000  # fping 5.1 -l refuses ~65,535 hosts and more ("not enough sequence numbers")
+FPING_MAX_RATE = 4_000  # echoes/s one fping -l process holds here (~0.1 ms of its own per packet + -i)
 
 
-def write_config(path: Path, n: int, interval: float, engine: str, pps: int, db: Path) -> None:
+def loopback_address(i: int) -> str:
+    """The i-th test address: 127.1.0.1 .. 127.1.0.254, 127.1.1.1 .., then 127.2.0.1 .. (no .0/.255)."""
+    block = i // 254
+    return f"127.{1 + block // 256}.{block % 256}.{i % 254 + 1}"
+
+
+def write_config(path: Path, n: int, interval: float, engine: str, pps: str, db: Path, port: int) -> None:
     lines = [
-        f"defaults: {{interval: {interval:g}s, count: 1, timeout: 1s, down_after: 3, up_after: 2}}",
+        f"defaults: {{interval: {interval:g}s, count: 1, timeout: {TIMEOUT_S:g}s, down_after: 3, up_after: 2}}",
         f"icmp: {{engine: {engine}, pps: {pps}}}",
         "hosts:",
-        *(f"  - {{name: h{i}, address: 127.1.{i // 250}.{i % 250 + 1}}}" for i in range(n)),
+        *(f"  - {{name: h{i}, address: {loopback_address(i)}}}" for i in range(n)),
         "notifiers:",
         "  - {name: screen, type: console}",
         "routes:",
         '  - {events: ["host.*"], notify: [screen]}',
         f"state: {{path: {db}}}",
         "log: {level: info, format: json}",
+        f"http: {{listen: '127.0.0.1:{port}'}}",
     ]
     path.write_text("\n".join(lines) + "\n")
 
@@ -56,6 +94,161 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_SAMPLE = re.compile(r'^(pantau_icmp_\w+_total|pantau_host_checks_total\{host="([^"]*)"\}) (\S+)$', re.M)
+
+
+def scrape(port: int) -> tuple[dict[str, float], dict[str, float]]:
+    """(pantau_icmp_* counters, checks per host) from /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60) as r:
+        text = r.read().decode()
+    counters, checks = {}, {}
+    for m in _SAMPLE.finditer(text):
+        if m[2] is not None:
+            checks[m[2]] = float(m[3])
+        else:
+            counters[m[1].removeprefix("pantau_icmp_").removesuffix("_total")] = float(m[3])
+    return counters, checks
+
+
+class Window:
+    """CPU, RSS (summed over ``pids``) and the namespace's ICMP counters over ``seconds``."""
+
+    def __init__(self, pids: list[int], seconds: float):
+        def cpu() -> float:
+            return sum(map(cpu_seconds, pids))
+
+        def rss() -> float:
+            return sum(map(rss_mb, pids))
+
+        cpu0, wall0, peak = cpu(), time.monotonic(), 0.0
+        while time.monotonic() - wall0 < seconds:
+            time.sleep(1.0)
+            peak = max(peak, rss())
+        self.cpu, self.wall = cpu() - cpu0, time.monotonic() - wall0
+        self.sent = self.replies = 0.0  # echoes/s, filled in from the tool's own counters
+        self.peak, self.last = peak, rss()
+
+    def line(self, name: str) -> str:
+        return (f"{name:<7} CPU {100 * self.cpu / self.wall:6.2f}% of one core ({self.cpu:.2f} CPU-s in "
+                f"{self.wall:.0f}s), RSS peak {self.peak:.0f} MB / last {self.last:.0f} MB, "
+                f"echo requests {self.sent:,.0f}/s, replies {self.replies:,.0f}/s (its own counters)")
+
+
+def fping_shards(n: int, interval: float) -> int:
+    """How many ``fping -l`` processes the reference needs to hold the rate (see the module docstring)."""
+    return max(-(-n // FPING_MAX_HOSTS), math.ceil(n / interval / FPING_MAX_RATE))
+
+
+def run_fping(hosts: list[str], tmp: Path, interval: float, seconds: float) -> Window | None:
+    fping = shutil.which("fping")
+    if fping is None:
+        print("fping: not installed, no reference")
+        return None
+    shards = fping_shards(len(hosts), interval)
+    procs = []
+    try:
+        for k in range(shards):
+            part = hosts[k::shards]
+            path = tmp / f"fping-{k}.txt"
+            path.write_text("".join(f"{h}\n" for h in part))
+            argv = [fping, "-l", "-Q", f"{max(3600, 10 * seconds):.0f}", "-p", f"{interval * 1000:g}",
+                    "-t", f"{TIMEOUT_S * 1000:g}", "-r", "0", "-i", f"{0.5 * interval * 1000 / len(part):.4f}",
+                    "-f", str(path)]
+            if k == 0:
+                print(f"reference: {shards} x", " ".join(argv), f"(~{len(part)} hosts each)")
+            procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=(tmp / f"fping-{k}.err").open("wb")))
+        started = time.monotonic()
+        time.sleep(interval)  # their first round, already at the steady rate
+        if any(p.poll() is not None for p in procs):
+            raise SystemExit(f"fping exited ({[p.returncode for p in procs]})")
+        window = Window([p.pid for p in procs], seconds)
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGINT)
+        ran = time.monotonic() - started
+        for p in procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    # per host on SIGINT: "127.1.0.1 : xmt/rcv/%loss = 7/7/0%, ..." (the whole run, at a steady rate)
+    totals = [m.groups() for k in range(shards)
+              for m in _FPING_SUMMARY.finditer((tmp / f"fping-{k}.err").read_text(errors="replace"))]
+    window.sent = sum(int(x) for x, _ in totals) / ran
+    window.replies = sum(int(r) for _, r in totals) / ran
+    return window
+
+
+_FPING_SUMMARY = re.compile(r"xmt/rcv/%loss = (\d+)/(\d+)/")
+
+
+def run_pantau(args: argparse.Namespace, tmp: Path) -> Window:
+    config, out, port = tmp / "monitor.yaml", tmp / "out.log", free_port()
+    write_config(config, args.n, args.interval, args.engine, args.pps, tmp / "state.db", port)
+    warmup = 2 * args.interval + 2 if args.warmup is None else args.warmup
+    with out.open("wb") as sink:
+        started = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", "monitor", "run", "-c", str(config)], cwd=ROOT,
+                                stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            while True:  # start-up: the config is loaded and the engine runs once /metrics answers
+                if proc.poll() is not None:
+                    raise SystemExit(f"pantau run exited ({proc.returncode}):\n{out.read_text()[-3000:]}")
+                try:
+                    scrape(port)
+                    break
+                except OSError:
+                    time.sleep(0.5)
+            ready = time.monotonic() - started
+            warm0 = cpu_seconds(proc.pid)
+            time.sleep(warmup)
+            warm = cpu_seconds(proc.pid) - warm0
+            outer0 = time.monotonic()
+            counters0, checks0 = scrape(port)
+            inner0 = time.monotonic()
+            window = Window([proc.pid], args.seconds)
+            inner = time.monotonic() - inner0
+            counters1, checks1 = scrape(port)
+            outer = time.monotonic() - outer0
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    text = out.read_text(errors="replace")
+    downs = sum(1 for line in text.splitlines() if "host.down" in line)
+    print(f"pantau run: {args.n} hosts, engine {args.engine}, icmp.pps {args.pps}; ready (config loaded, "
+          f"/metrics answering) after {ready:.1f}s; warm-up {warmup:g}s: {100 * warm / warmup:.2f}% of one core")
+    delta = {k: counters1.get(k, 0) - counters0.get(k, 0) for k in counters1}
+    window.sent, window.replies = delta.get("sent", 0) / outer, delta.get("replies", 0) / outer
+    print(window.line("pantau"), f"host.down lines (false downs) {downs}", sep=", ")
+    print(f"scheduler during the window: {delta.get('scheduled_checks', 0):,.0f} checks handed to the engine, "
+          f"skipped {delta.get('skipped_checks', 0):.0f}, late {delta.get('late_checks', 0):.0f}; since start: "
+          f"skipped {counters1.get('skipped_checks', 0):.0f}, late {counters1.get('late_checks', 0):.0f}; "
+          f"engine: timeouts {delta.get('timeouts', 0):.0f}, send errors {delta.get('send_errors', 0):.0f}")
+    per_host = [checks1.get(h, 0) - checks0.get(h, 0) for h in checks1]
+    # each host's counter is read somewhere inside each scrape: between inner and outer seconds apart
+    low, high = int(inner // args.interval), int(-(-outer // args.interval))
+    off = sum(1 for c in per_host if not low <= c <= high)
+    print(f"checks per host between the two scrapes ({inner:.1f}-{outer:.1f}s apart, so {low}-{high} each when "
+          f"on time): min {min(per_host, default=0):.0f}, max {max(per_host, default=0):.0f}; hosts outside: "
+          f"{off} of {len(per_host)} (hosts missing from /metrics: {args.n - len(per_host)})")
+    return window
 
 
 def engine_only(model: str, n: int, interval: float, seconds: float, pps: int) -> None:
@@ -86,7 +279,7 @@ def engine_only(model: str, n: int, interval: float, seconds: float, pps: int) -
 
     async def run() -> None:
         engine = await open_icmp_engine(pps=pps)
-        hosts = [f"127.1.{i // 250}.{i % 250 + 1}" for i in range(n)]
+        hosts = [loopback_address(i) for i in range(n)]
         tasks, scheduler = [], None
         if model == "tasks":
             tasks = [asyncio.create_task(host_task(engine, a)) for a in hosts]
@@ -117,48 +310,26 @@ def main() -> None:
     parser.add_argument("interval", type=float)
     parser.add_argument("seconds", type=float)
     parser.add_argument("--engine", default="socket", choices=["socket", "icmplib", "auto"])
-    parser.add_argument("--pps", type=int, default=2000)
-    parser.add_argument("--warmup", type=float, help="seconds before measuring (default 2 x interval + 2)")
+    parser.add_argument("--pps", default="auto", help="icmp.pps for pantau (default auto: sized from the hosts)")
+    parser.add_argument("--warmup", type=float, help="seconds before measuring pantau (default 2 x interval + 2)")
+    parser.add_argument("--skip-fping", action="store_true")
     parser.add_argument("--engine-only", choices=["tasks", "scheduler"])
     args = parser.parse_args()
     if args.engine_only:
-        engine_only(args.engine_only, args.n, args.interval, args.seconds, args.pps)
+        engine_only(args.engine_only, args.n, args.interval, args.seconds, 2000 if args.pps == "auto" else int(args.pps))
         return
-    warmup = 2 * args.interval + 2 if args.warmup is None else args.warmup
-
+    print(f"{args.n} loopback hosts, one echo every {args.interval:g}s, timeout {TIMEOUT_S:g}s, windows of "
+          f"{args.seconds:g}s, {os.cpu_count()} CPUs, load average {load()}")
     with tempfile.TemporaryDirectory(prefix="pantau-steady-") as tmp:
-        config, out = Path(tmp) / "monitor.yaml", Path(tmp) / "out.log"
-        write_config(config, args.n, args.interval, args.engine, args.pps, Path(tmp) / "state.db")
-        with out.open("wb") as sink:
-            proc = subprocess.Popen([sys.executable, "-m", "monitor", "run", "-c", str(config)], cwd=ROOT,
-                                    stdout=sink, stderr=subprocess.STDOUT,
-                                    env={**os.environ, "PYTHONPATH": str(ROOT)})
-            try:
-                time.sleep(2.0)
-                warm0 = cpu_seconds(proc.pid)
-                time.sleep(warmup - 2.0)
-                warm = cpu_seconds(proc.pid) - warm0
-                if proc.poll() is not None:
-                    raise SystemExit(f"pantau run exited ({proc.returncode}):\n{out.read_text()[-3000:]}")
-                cpu0, wall0, peak = cpu_seconds(proc.pid), time.monotonic(), 0.0
-                while time.monotonic() - wall0 < args.seconds:
-                    time.sleep(1.0)
-                    peak = max(peak, rss_mb(proc.pid))
-                cpu, wall, last = cpu_seconds(proc.pid) - cpu0, time.monotonic() - wall0, rss_mb(proc.pid)
-            finally:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-        text = out.read_text(errors="replace")
-    downs = sum(1 for line in text.splitlines() if "host.down" in line)
-    print(f"pantau run: {args.n} loopback hosts every {args.interval:g}s, engine {args.engine}, "
-          f"measured {wall:.0f}s after a {warmup:g}s warm-up, {os.cpu_count()} CPUs")
-    print(f"warm-up (start-up excluded: every host's first checks and up transitions): "
-          f"{100 * warm / (warmup - 2):.2f}% of one core")
-    print(f"CPU {100 * cpu / wall:.2f}% of one core ({cpu:.2f} CPU-s), RSS peak {peak:.0f} MB / last {last:.0f} MB, "
-          f"host.down lines (false downs) {downs}")
+        hosts = [loopback_address(i) for i in range(args.n)]
+        fping = None if args.skip_fping else run_fping(hosts, Path(tmp), args.interval, args.seconds)
+        if fping is not None:
+            print(fping.line("fping"))
+        pantau = run_pantau(args, Path(tmp))
+    if fping is not None and fping.cpu > 0:
+        per_echo = (pantau.cpu / (pantau.sent * pantau.wall)) / (fping.cpu / (fping.sent * fping.wall))
+        print(f"pantau CPU / fping -l CPU: {pantau.cpu / pantau.wall / (fping.cpu / fping.wall):.2f}x "
+              f"(per echo sent: {per_echo:.2f}x); load average at the end {load()}")
 
 
 if __name__ == "__main__":
