@@ -22,10 +22,13 @@ of N every INTERVAL. ``-Q`` rather than ``-q``: fping 5.1 in loop mode still pri
 with ``-q``; ``-Q 3600`` prints nothing until its hourly summary (pantau logs nothing per check at
 ``level: info``). One fping process cannot do 100k hosts at 10 s: fping 5.1 refuses ~65,535 hosts
 and more ("not enough sequence numbers available") and spends ~0.1 ms of its own per packet on top
-of ``-i``, so it tops out near 5–7k echoes/s here. The hosts are therefore dealt round robin to
-``max(N / 50,000, N / INTERVAL / 4,000)`` fping processes (3 for 100k at 10 s) whose CPU and RSS are
-summed, each with GAP = half its share of the interval per host so that ``-p``, not ``-i``, sets the
-rate. fping is sampled like pantau after one interval of warm-up (its first round is already at
+of ``-i``, so it tops out near 5–7k echoes/s here (its sequence map also holds at most 65,535 echoes per
+``-p`` period). The hosts are therefore dealt round robin to ``max(N / 50,000, N / INTERVAL / 3,000)``
+fping processes (4 for 100k at 10 s) whose CPU and RSS are summed, each with GAP = 0.3 × its share
+of the interval per host so that ``-p``, not ``-i``, sets the rate, and each in a network namespace
+of its own (``ip netns``; root): a raw ICMP socket gets a copy of every ICMP packet in its
+namespace, so shards sharing one would each read and drop the others' replies — work a single
+fping, and pantau's one socket, do not do. fping is sampled like pantau after one interval of warm-up (its first round is already at
 the steady rate). Both rates are printed from each tool's own counters — pantau's
 ``pantau_icmp_sent``/``replies`` over the window, fping's per-host ``xmt/rcv`` summary (printed on
 SIGINT) over its whole run — since the kernel's ICMP counters also count other processes' pings on a
@@ -58,7 +61,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")
 TIMEOUT_S = 1.0
 FPING_MAX_HOSTS = 50_000  # fping 5.1 -l refuses ~65,535 hosts and more ("not enough sequence numbers")
-FPING_MAX_RATE = 4_000  # echoes/s one fping -l process holds here (~0.1 ms of its own per packet + -i)
+FPING_MAX_RATE = 3_000  # echoes/s one fping -l process holds here with margin (~0.1-0.2 ms of its own per packet + -i)
 
 
 def loopback_address(i: int) -> str:
@@ -157,17 +160,26 @@ def run_fping(hosts: list[str], tmp: Path, interval: float, seconds: float) -> W
         print("fping: not installed, no reference")
         return None
     shards = fping_shards(len(hosts), interval)
+    # a raw ICMP socket gets a copy of every ICMP packet of its network namespace: fping shards
+    # sharing one would each read (and drop) the others' replies, so each gets a namespace of its own
+    spaces = [f"pantau-bench-fping-{os.getpid()}-{k}" for k in range(shards)] if shards > 1 else []
     procs = []
     try:
+        for name in spaces:
+            subprocess.run(["ip", "netns", "add", name], check=True)
+            subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
         for k in range(shards):
             part = hosts[k::shards]
             path = tmp / f"fping-{k}.txt"
             path.write_text("".join(f"{h}\n" for h in part))
             argv = [fping, "-l", "-Q", f"{max(3600, 10 * seconds):.0f}", "-p", f"{interval * 1000:g}",
-                    "-t", f"{TIMEOUT_S * 1000:g}", "-r", "0", "-i", f"{0.5 * interval * 1000 / len(part):.4f}",
+                    "-t", f"{TIMEOUT_S * 1000:g}", "-r", "0", "-i", f"{0.3 * interval * 1000 / len(part):.4f}",
                     "-f", str(path)]
             if k == 0:
-                print(f"reference: {shards} x", " ".join(argv), f"(~{len(part)} hosts each)")
+                print(f"reference: {shards} x", " ".join(argv), f"(~{len(part)} hosts each"
+                      + (", each in its own network namespace)" if spaces else ")"))
+            if spaces:  # ip execs fping in the namespace: the pid is fping's
+                argv = ["ip", "netns", "exec", spaces[k], *argv]
             procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=(tmp / f"fping-{k}.err").open("wb")))
         started = time.monotonic()
         time.sleep(interval)  # their first round, already at the steady rate
@@ -184,6 +196,8 @@ def run_fping(hosts: list[str], tmp: Path, interval: float, seconds: float) -> W
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        for name in spaces:
+            subprocess.run(["ip", "netns", "del", name], check=False)
     # per host on SIGINT: "127.1.0.1 : xmt/rcv/%loss = 7/7/0%, ..." (the whole run, at a steady rate)
     totals = [m.groups() for k in range(shards)
               for m in _FPING_SUMMARY.finditer((tmp / f"fping-{k}.err").read_text(errors="replace"))]
@@ -235,7 +249,8 @@ def run_pantau(args: argparse.Namespace, tmp: Path) -> Window:
     print(f"pantau run: {args.n} hosts, engine {args.engine}, icmp.pps {args.pps}; ready (config loaded, "
           f"/metrics answering) after {ready:.1f}s; warm-up {warmup:g}s: {100 * warm / warmup:.2f}% of one core")
     delta = {k: counters1.get(k, 0) - counters0.get(k, 0) for k in counters1}
-    window.sent, window.replies = delta.get("sent", 0) / outer, delta.get("replies", 0) / outer
+    between = (inner + outer) / 2  # the counters are read early in each scrape, before the per-host lines
+    window.sent, window.replies = delta.get("sent", 0) / between, delta.get("replies", 0) / between
     print(window.line("pantau"), f"host.down lines (false downs) {downs}", sep=", ")
     print(f"scheduler during the window: {delta.get('scheduled_checks', 0):,.0f} checks handed to the engine, "
           f"skipped {delta.get('skipped_checks', 0):.0f}, late {delta.get('late_checks', 0):.0f}; since start: "
