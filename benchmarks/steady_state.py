@@ -235,6 +235,7 @@ def run_pantau(args: argparse.Namespace, tmp: Path) -> Window:
                     raise SystemExit(f"pantau run exited ({proc.returncode}):\n{out.read_text()[-3000:]}")
                 time.sleep(0.5)
             ready = time.monotonic()
+            print(f"pantau ready at {time.strftime('%H:%M:%S', time.gmtime())} UTC")
             warm0 = cpu_seconds(proc.pid)
             time.sleep(warmup)
             warm = cpu_seconds(proc.pid) - warm0
@@ -252,7 +253,7 @@ def run_pantau(args: argparse.Namespace, tmp: Path) -> Window:
                 proc.wait()
     text = out.read_text(errors="replace")
     downs = sum(1 for line in text.splitlines() if "host.down" in line)
-    reports = sum(1 for line in text.splitlines() if "icmp.checks_skipped" in line)
+    reports = [line for line in text.splitlines() if "icmp.checks_skipped" in line]
     print(f"pantau run: {args.n} hosts, engine {args.engine}, icmp.pps {args.pps}; ready (config loaded, "
           f"/healthz answering) after {ready - started:.1f}s; warm-up {warmup:g}s: "
           f"{100 * warm / warmup:.2f}% of one core")
@@ -260,8 +261,10 @@ def run_pantau(args: argparse.Namespace, tmp: Path) -> Window:
     print(window.line("pantau"), f"host.down lines (false downs) {downs}", sep=", ")
     print(f"scheduler since start (start-up, warm-up and window): {counters.get('scheduled_checks', 0):,.0f} "
           f"checks handed to the engine, SKIPPED {counters.get('skipped_checks', 0):.0f}, "
-          f"LATE {counters.get('late_checks', 0):.0f} (icmp.checks_skipped log lines: {reports}); engine: "
+          f"LATE {counters.get('late_checks', 0):.0f} (icmp.checks_skipped log lines: {len(reports)}); engine: "
           f"timeouts {counters.get('timeouts', 0):.0f}, send errors {counters.get('send_errors', 0):.0f}")
+    for line in reports:  # at most one a minute
+        print("  ", line[:300])
     # every host was added at start-up with a random phase: on time, all have k or k + 1 checks by now
     top = max(checks.values(), default=0)
     behind = sum(1 for c in checks.values() if c < top - 1)
