@@ -5,7 +5,9 @@
 Each tool runs in its own child process, so wall time, CPU seconds (user + system, from wait4) and
 peak RSS are the child's alone. For pantau two CPU figures are printed: the whole process (Python
 start-up and imports included) and the sweep itself (measured inside the process around
-``check_many``). Not part of the test suite; needs root or ping_group_range for ICMP.
+``check_many``). As root it re-runs itself in a network namespace of its own (``unshare --net``), so
+other processes' pings on the machine reach neither tool (``--shared-netns``: don't). Not part of
+the test suite; needs root or ping_group_range for ICMP.
 """
 
 from __future__ import annotations
@@ -127,6 +129,7 @@ def main() -> None:
     parser.add_argument("--skip", action="append", default=[], choices=["fping", "icmplib"])
     parser.add_argument("--repeat", type=int, default=1, help="runs per tool, medians reported (default 1)")
     parser.add_argument("--gc-freeze", action="store_true", help="pantau: gc.freeze() after imports")
+    parser.add_argument("--shared-netns", action="store_true", help="do not run in a network namespace of its own")
     parser.add_argument("--worker", choices=["pantau", "icmplib"], help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -137,6 +140,10 @@ def main() -> None:
         print(json.dumps(worker_icmplib(args.n, args.icmplib_concurrency, args.timeout)))
         return
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from steady_state import isolate, load
+
+    where = isolate(args.shared_netns)
     pantau_args = ["--pps", str(args.pps), "--timeout", str(args.timeout), *(["--gc-freeze"] if args.gc_freeze else [])]
     runs: dict[str, list[dict]] = {"pantau": [], "fping": [], "icmplib": []}
     for _ in range(args.repeat):  # interleaved, so a noisy neighbour hits every tool alike
@@ -148,7 +155,8 @@ def main() -> None:
                 "--icmplib-concurrency", str(args.icmplib_concurrency), "--timeout", str(args.timeout)]))
     rows = [combine(r) for r in runs.values() if r]
     fping = combine(runs["fping"]) if runs["fping"] else None
-    print(f"{args.n} loopback hosts, one echo each, timeout {args.timeout:g}s, {os.cpu_count()} CPUs"
+    print(f"{args.n} loopback hosts, one echo each, timeout {args.timeout:g}s, {os.cpu_count()} CPUs, "
+          f"load average {load()}, in {where}"
           + (f", median of {args.repeat} interleaved runs (alive: the worst run)" if args.repeat > 1 else ""))
     print(f"{'tool':<22}{'wall s':>9}{'CPU s':>9}{'sweep CPU s':>13}{'peak RSS MB':>13}{'alive':>9}")
     for row in rows:

@@ -82,14 +82,32 @@ def test_good_addresses_are_quiet(tmp_path, capsys, address):
     assert check(tmp_path, capsys, cfg)[1] == []
 
 
-def test_intervals_over_a_day_or_under_count_times_timeout(tmp_path, capsys):
+def test_intervals_over_a_day_and_overlap_as_pace_computes_it(tmp_path, capsys):
+    """Overlap follows pace.check_duration (echoes 0.2 s apart, then the timeout), not count × timeout:
+    2 s with 3 echoes and a 1 s timeout takes at most 1.4 s, so nothing overlaps and nothing is said."""
     cfg = {"hosts": [{"name": "slow", "address": "127.0.0.1", "interval": "3d"},
                      {"name": "tight", "address": "127.0.0.2", "interval": "2s", "count": 3, "timeout": "1s"}],
            "notifiers": [CONSOLE], "routes": [ROUTE_ALL]}
     rc, warnings, _ = check(tmp_path, capsys, cfg)
     assert rc == 0
-    assert warnings == ["hosts[0].interval: 3d is over a day between checks",
-                        "hosts[1].interval: 2s is shorter than count × timeout (3 × 1s): checks will overlap"]
+    assert warnings == ["hosts[0].interval: 3d is over a day between checks"]
+    # 1.2 s: echoes 0.12 s apart + 1 s = 1.24 s ≥ the interval, so every other check would be skipped
+    cfg["hosts"][1]["interval"] = "1.2s"
+    rc, _, out = check(tmp_path, capsys, cfg)
+    assert rc == 2
+    assert "hosts[1]: a check takes up to 1.24s (3 echoes, timeout 1s), not less than the interval (1.2s)" in out.err
+
+
+def test_a_pace_too_low_for_the_hosts_is_a_warning(tmp_path, capsys):
+    hosts = [{"name": f"h{i}", "address": f"127.0.0.{i + 1}", "interval": "1s", "count": 3, "timeout": "0.5s"}
+             for i in range(10)]
+    cfg = {"hosts": hosts, "icmp": {"pps": 20}, "notifiers": [CONSOLE], "routes": [ROUTE_ALL]}
+    rc, warnings, _ = check(tmp_path, capsys, cfg)
+    assert rc == 0
+    assert warnings == ["icmp.pps: 20 echoes/s allowed but the hosts need 30/s (10 hosts × count / interval): "
+                        "checks would be skipped; raise icmp.pps to at least 38 or set it to auto"]
+    for quiet in ({"pps": 30}, {"pps": "auto"}, {"pps": 20, "engine": "icmplib"}):
+        assert check(tmp_path, capsys, {**cfg, "icmp": quiet})[1] == []
 
 
 def test_placeholder_secrets(tmp_path, capsys):

@@ -10,11 +10,13 @@ import fnmatch
 import ipaddress
 import re
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
 from ..events import EVENT_TYPES
+from ..hosts.pace import pace_warning
 from .durations import format_duration
 from .model import Config
 
@@ -36,16 +38,23 @@ def lint_config(config: Config) -> list[str]:
         out.append("<root>: nothing is monitored (no hosts: and no routers:)")
     out += _route_warnings(config)
     d = s.defaults
+    paced = s.icmp.engine != "icmplib" and s.icmp.pps != "auto"  # then the pace is checked below
+    direct: list[SimpleNamespace] = []  # (interval, count) of the hosts the one-socket engine paces
     for i, h in enumerate(s.hosts):  # the raw hosts with the defaults applied here: no HostCheck per host
         warnings = _address_warnings(f"hosts[{i}].address", h.address)
         if warnings:
             out += warnings
-        interval, timeout, count = h.interval or d.interval, h.timeout or d.timeout, h.count or d.count
+        interval = h.interval or d.interval
         if interval > DAY:
             out.append(f"hosts[{i}].interval: {format_duration(interval)} is over a day between checks")
-        if interval < timeout * count:
-            out.append(f"hosts[{i}].interval: {format_duration(interval)} is shorter than count × timeout "
-                       f"({count} × {format_duration(timeout)}): checks will overlap")
+        # a check as long as its interval (pace.check_duration: echoes spaced, then the timeout) is
+        # already a config error; nothing overlaps below that, so there is nothing to warn about
+        if paced and h.via is None:
+            direct.append(SimpleNamespace(interval=interval, count=h.count or d.count))
+    if paced:  # the one-socket engine sends at icmp.pps for every direct host
+        warning = pace_warning(s.icmp.pps, direct)
+        if warning:
+            out.append(warning)
     for i, r in enumerate(s.routers):
         out += _address_warnings(f"routers[{i}].address", r.address)
         for name in ("poll_interval", "resync_interval"):

@@ -8,13 +8,18 @@ task per host costs two wake-ups per check. A host whose previous check is still
 slot (no pile-up), and slots missed because the loop stalled are skipped too — never silently:
 both are counted (``skipped``, ``late``) and logged as ``icmp.checks_skipped`` at most once a
 minute. Results come back through ``on_result(key, result)``, called from the event loop.
+
+Due hosts wait in buckets, one per tick (a timing wheel keyed by ``ceil(due / tick)``), not in one
+heap: at 100,000 hosts a heap pop and push cost ~2 µs per check (a 17-level sift comparing tuples)
+and were a fifth of ``pantau run``'s CPU (py-spy); a bucket append is O(1). A host still fires at
+the first tick at or after its due time, as before, and its exact ``due`` keeps its phase.
 """
 
 from __future__ import annotations
 
 import asyncio
 import heapq
-import itertools
+import math
 import random
 from collections.abc import Callable, Hashable
 
@@ -31,10 +36,11 @@ REPORT_EVERY = 60.0  # seconds between two icmp.checks_skipped lines at most
 
 class _Host:
     __slots__ = ("key", "address", "interval", "count", "timeout", "echo_interval", "due", "busy", "removed",
-                 "done")
+                 "done", "owner")
 
-    def __init__(self, key: Hashable, address: str, interval: float, count: int, timeout: float,
-                 echo_interval: float, due: float):
+    def __init__(self, owner: IcmpScheduler, key: Hashable, address: str, interval: float, count: int,
+                 timeout: float, echo_interval: float, due: float):
+        self.owner = owner
         self.key = key
         self.address = address
         self.interval = interval
@@ -44,7 +50,17 @@ class _Host:
         self.due = due
         self.busy = False
         self.removed = False
-        self.done: Callable[[CheckResult], None] | None = None
+        self.done = self.finish  # bound once: the engine's on_done, without a lambda frame per check
+
+    def finish(self, result: CheckResult) -> None:
+        """The engine's callback for this host's check."""
+        self.busy = False
+        if self.removed:
+            return
+        try:
+            self.owner.on_result(self.key, result)
+        except Exception as exc:  # a consumer's bug must not stop the schedule
+            log.error("icmp.on_result_failed", host=str(self.key), error=f"{type(exc).__name__}: {exc}")
 
 
 class IcmpScheduler:
@@ -57,8 +73,8 @@ class IcmpScheduler:
         self.tick = tick
         self.rng = rng
         self._hosts: dict[Hashable, _Host] = {}
-        self._heap: list[tuple[float, int, _Host]] = []
-        self._order = itertools.count()
+        self._buckets: dict[int, list[_Host]] = {}  # tick number → hosts due by then, in due order
+        self._keys: list[int] = []  # heap of the tick numbers that have a bucket
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
@@ -80,12 +96,22 @@ class IcmpScheduler:
         loop = self._running_loop()
         self.remove(key)
         delay = self.rng() * interval if first_in is None else first_in
-        host = _Host(key, address, interval, max(1, count), timeout, echo_interval, loop.time() + delay)
-        host.done = lambda result: self._done(host, result)
+        host = _Host(self, key, address, interval, max(1, count), timeout, echo_interval, loop.time() + delay)
         self._hosts[key] = host
-        heapq.heappush(self._heap, (host.due, next(self._order), host))
-        if self._timer is None or host.due < self._timer_at:
-            self._arm(max(host.due, loop.time()))
+        self._put(host)
+
+    def _put(self, host: _Host) -> None:
+        """File ``host`` in the bucket of the first tick at or after its due time."""
+        k = math.ceil(host.due / self.tick)
+        bucket = self._buckets.get(k)
+        if bucket is not None:
+            bucket.append(host)
+            return
+        self._buckets[k] = [host]
+        heapq.heappush(self._keys, k)
+        at = k * self.tick
+        if self._timer is None or at < self._timer_at:
+            self._arm(max(at, self._running_loop().time()))
 
     def remove(self, key: Hashable) -> None:
         """Stop checking ``key``; a check in flight finishes but its result is not reported."""
@@ -101,7 +127,8 @@ class IcmpScheduler:
         for host in self._hosts.values():
             host.removed = True
         self._hosts.clear()
-        self._heap.clear()
+        self._buckets.clear()
+        self._keys.clear()
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -113,28 +140,36 @@ class IcmpScheduler:
         loop = self._loop
         assert loop is not None
         now = loop.time()
-        heap, submit = self._heap, self.engine.submit
-        while heap and heap[0][0] <= now:
-            host = heapq.heappop(heap)[2]
-            if host.removed:
-                continue
-            if host.busy:
-                self.skipped += 1
-            else:
-                host.busy = True
-                self.scheduled += 1
-                submit(host.address, count=host.count, timeout=host.timeout, interval=host.echo_interval,
-                       on_done=host.done)  # type: ignore[arg-type]
-            host.due += host.interval
-            if host.due <= now:  # we fell behind (loop stalled): skip missed slots, keep the phase
-                missed = int((now - host.due) / host.interval) + 1
-                self.late += missed
-                host.due += host.interval * missed
-            heapq.heappush(heap, (host.due, next(self._order), host))
+        keys, buckets, submit, tick = self._keys, self._buckets, self.engine.submit, self.tick
+        reached = now / tick
+        while keys and keys[0] <= reached:
+            for host in buckets.pop(heapq.heappop(keys)):
+                if host.removed:
+                    continue
+                if host.busy:
+                    self.skipped += 1
+                else:
+                    host.busy = True
+                    self.scheduled += 1
+                    submit(host.address, count=host.count, timeout=host.timeout, interval=host.echo_interval,
+                           on_done=host.done)
+                host.due += host.interval
+                if host.due <= now:  # we fell behind (loop stalled): skip missed slots, keep the phase
+                    missed = int((now - host.due) / host.interval) + 1
+                    self.late += missed
+                    host.due += host.interval * missed
+                # inline _put: due > now, so this bucket is after every one being emptied here
+                k = math.ceil(host.due / tick)
+                bucket = buckets.get(k)
+                if bucket is None:
+                    buckets[k] = [host]
+                    heapq.heappush(keys, k)
+                else:
+                    bucket.append(host)
         if self.skipped + self.late > self._reported:
             self._report(now)
-        if heap:
-            self._arm(max(heap[0][0], now + self.tick))
+        if keys:
+            self._arm(max(keys[0] * tick, now + tick))
 
     @property
     def stats(self) -> dict[str, int]:
@@ -154,12 +189,3 @@ class IcmpScheduler:
             self._timer.cancel()
         self._timer = self._running_loop().call_at(when, self._fire)
         self._timer_at = when
-
-    def _done(self, host: _Host, result: CheckResult) -> None:
-        host.busy = False
-        if host.removed:
-            return
-        try:
-            self.on_result(host.key, result)
-        except Exception as exc:  # a consumer's bug must not stop the schedule
-            log.error("icmp.on_result_failed", host=str(host.key), error=f"{type(exc).__name__}: {exc}")
