@@ -33,6 +33,30 @@ def test_judge_rules():
     assert not ok and why == "rtt 255.0ms > 200ms"
 
 
+def test_the_per_check_line_is_written_only_at_debug():
+    """Each check logs ``check`` at debug (for troubleshooting one host); at info the line is not
+    even built — the monitor asks the level once."""
+    import io
+    import json
+
+    import structlog
+
+    from monitor.logs import configure_logging
+
+    before = structlog.get_config()
+    for level, expected in (("debug", 1), ("info", 0)):
+        out = io.StringIO()
+        configure_logging(level, "json", out)
+        mon = HostMonitor(host(), None, emit=None)
+        mon.observe(CheckResult("127.0.0.1", 2, 2, (1.25, 1.5)), 100.0)
+        lines = [json.loads(x) for x in out.getvalue().splitlines()]
+        checks = [x for x in lines if x["event"] == "check"]
+        assert len(checks) == expected, (level, lines)
+        if expected:
+            assert checks[0]["host"] == "h" and checks[0]["ok"] is True and checks[0]["rtt_avg_ms"] == 1.375
+    structlog.configure(**before)
+
+
 async def test_loopback_is_up_and_first_up_is_silent():
     """Real echoes to 127.0.0.1 succeed; establishing UP emits nothing."""
     emitted = []
