@@ -3,6 +3,7 @@
     python benchmarks/latency.py [--hosts 10000] [--sessions 10000] [--samples 200] [--poll-samples 60]
                                  [--burst 1000] [--warmup 25]
                                  [--burst-every 5] [--modes listen poll] [--poll-interval 5]
+                                 [--no-reference]
 
 Load, all at once: ``pantau run`` pings HOSTS loopback hosts (127.1.x.y, every 10 s) and follows a
 simulated router "bulk" holding SESSIONS hotspot sessions; every BURST_EVERY seconds, BURST of those
@@ -16,7 +17,9 @@ process builds a 10,000-row print or a 1,000-row burst for "bulk".
 Latency = wall-clock time the webhook POST arrives − wall-clock time the simulator added the
 session (both processes read ``time.time()`` on the same machine). Listen mode goal: p99 < 50 ms.
 Poll mode (both routers polled every POLL_INTERVAL): a change must be seen at most one poll
-interval + 100 ms after it happens (goal: max ≤ interval + 0.1 s). Not part of the test suite.
+interval + 100 ms after it happens (goal: max ≤ interval + 0.1 s). The same-run reference (listen):
+the same harness and ``pantau run`` with no hosts, no sessions on "bulk" and no bursts — the ratio
+loaded p99 / idle p99 is what the load costs a login. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -109,10 +112,10 @@ def write_config(path: Path, hosts: int, mode: str, poll: float, ports: list[int
     ]) + "\n")
 
 
-async def measure(args: argparse.Namespace, mode: str, tmp: Path) -> dict:
+async def measure(args: argparse.Namespace, mode: str, tmp: Path, label: str | None = None) -> dict:
     from aiohttp import web
 
-    work = tmp / mode
+    work = tmp / (label or mode)
     work.mkdir()
     samples = args.samples if mode == "listen" else args.poll_samples
     arrived: dict[str, float] = {}
@@ -202,6 +205,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=25.0, help="seconds after start before measuring")
     parser.add_argument("--poll-interval", type=float, default=5.0)
     parser.add_argument("--modes", nargs="+", default=["listen", "poll"], choices=["listen", "poll"])
+    parser.add_argument("--no-reference", action="store_true", help="skip the idle reference run (listen)")
     parser.add_argument("--simulator", metavar="WORKDIR", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)
     parser.add_argument("--role", choices=ROLES, help=argparse.SUPPRESS)
@@ -215,6 +219,13 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="pantau-latency-") as tmp_name:
         rows = [asyncio.run(measure(args, mode, Path(tmp_name))) for mode in args.modes]
+        idle = None
+        if "listen" in args.modes and not args.no_reference:
+            # the same-run reference: the same pantau and harness with nothing else to do (no
+            # hosts, no sessions on "bulk", no bursts), so the ratio shows what the load costs
+            quiet = argparse.Namespace(**{**vars(args), "hosts": 0, "sessions": 0, "burst": 0,
+                                          "samples": min(args.samples, 100), "warmup": min(args.warmup, 5.0)})
+            idle = asyncio.run(measure(quiet, "listen", Path(tmp_name), label="idle"))
     print(f"login → webhook: {args.hosts} loopback hosts every 10s, router 'bulk' with {args.sessions} sessions "
           f"and a {args.burst}-event burst every {args.burst_every:g}s, logins measured on router 'probe', "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
@@ -231,6 +242,11 @@ def main() -> None:
             print(f"          p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, max {worst * 1000:.1f} ms; "
                   f"p99 / goal ({GOAL_P99 * 1000:.0f} ms) = {p99 / GOAL_P99:.2f}x "
                   f"({'met' if p99 < GOAL_P99 and len(lat) == r['sent'] else 'NOT met'})")
+            if idle is not None and idle["lat"]:
+                ref = idle["lat"]
+                print(f"          reference, same run, idle (no hosts, no sessions, no bursts): "
+                      f"{len(ref)}/{idle['sent']} delivered, p50 {pct(ref, 50) * 1000:.1f} ms, "
+                      f"p99 {pct(ref, 99) * 1000:.1f} ms; loaded p99 / idle p99 = {p99 / pct(ref, 99):.2f}x")
         else:
             bound = args.poll_interval + GOAL_POLL_SLACK
             print(f"          poll interval {args.poll_interval:g}s: p50 {p50:.3f} s, p99 {p99:.3f} s, max {worst:.3f} s; "
