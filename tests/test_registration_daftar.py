@@ -195,6 +195,10 @@ async def test_whatsapp_code_approval_and_one_execution_across_channels(tmp_path
             users = sim.menus["/ip/hotspot/user"].rows([])
             assert len(users) == 1 and users[0]["profile"] == "2M-harian" and "WA" not in users[0]["comment"]
             await wa_said(gw, ADMIN_WA, f"Disetujui: Budi → user {users[0]['name']}")
+            # the Telegram admins' prompt says so and loses its buttons (no stale Setujui to press)
+            closed = await api.wait_for(lambda: [p for p in api.sent("editMessageText")
+                                                 if p.get("message_id") == request["_message_id"]])
+            assert f"Disetujui oleh wa:{ADMIN_WA}: Budi" in closed[0]["text"] and "reply_markup" not in closed[0]
             yes = request["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
             await api.press(ADMIN, yes, request["_message_id"])  # second decider, on Telegram
             late = await api.wait_for(lambda: [a for a in api.sent("answerCallbackQuery")

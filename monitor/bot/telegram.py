@@ -158,7 +158,9 @@ class TelegramBot:
         for reply in replies:  # the result replaces the prompt (reply.edit); a stale press gets a new message
             await self.send(chat, reply)
 
-    async def send(self, chat: int | str, reply: Reply) -> None:
+    async def send(self, chat: int | str, reply: Reply) -> list[int]:
+        """Send (or edit) ``reply`` in ``chat``; returns the ids of the new messages."""
+        ids: list[int] = []
         for i, page in enumerate(reply.pages):
             payload: dict[str, Any] = {"chat_id": chat, "text": page, "parse_mode": "HTML",
                                        "link_preview_options": {"is_disabled": True}}
@@ -172,8 +174,11 @@ class TelegramBot:
                 except BotApiError as exc:  # too old to edit, or deleted: send it as a new message
                     log.info("bot.telegram.edit_failed", error=exc.description)
             sent = await self.call("sendMessage", payload)
-            if reply.pending_id is not None and isinstance(sent, dict) and "message_id" in sent:
-                self.store.set_message(reply.pending_id, str(sent["message_id"]))
+            if isinstance(sent, dict) and isinstance(sent.get("message_id"), int):
+                ids.append(sent["message_id"])
+                if reply.pending_id is not None:
+                    self.store.set_message(reply.pending_id, str(sent["message_id"]))
+        return ids
 
     async def register_commands(self) -> None:
         """setMyCommands: the default list in the bot's language, plus one per language code

@@ -91,11 +91,22 @@ class Approvals:
         reached = []
         for chat in self.admin_chats:
             try:
-                await self.telegram.send(chat, reply)
-                reached.append(str(chat))
+                ids = await self.telegram.send(chat, reply)
             except PantauError as exc:
                 log.warning("registration.ask_failed", chat=chat, error=str(exc))
+                continue
+            reached.append(str(chat))
+            if ids:  # kept (state DB) so a decision anywhere closes this prompt, also after a restart
+                self.threads.add_thread(chat, ids[-1], "prompt", request.id, now=time.time())
         return reached
+
+    async def _close_prompts(self, request_id: str, text: str, chat: Any, edit: str | None) -> None:
+        """The other admins' prompts of a decided request lose their buttons and say the outcome
+        (the deciding prompt is edited by ``decide`` itself; a WhatsApp decision has none)."""
+        for other_chat, message_id in self.threads.take_threads_to("prompt", request_id):
+            if str(other_chat) == str(chat) and str(message_id) == str(edit):
+                continue
+            await self._edit(other_chat, text, str(message_id))
 
     async def decide(self, who: Any, request_id: str, choice: str, message: dict[str, Any], *,
                      channel: str = "telegram", reason: str = "") -> str:
@@ -129,6 +140,7 @@ class Approvals:
             if edit is not None and chat is not None:
                 self.threads.add_thread(chat, int(edit), "reason", request_id, now=now)
             await self._edit(chat, text, edit)
+            await self._close_prompts(request_id, f"Ditolak oleh {who.key}: {escape(request.name)}", chat, edit)
             return "Ditolak." if self.language == "id" else "Rejected."
         package = self.packages[request.package] if choice == "y" else list(self.packages.values())[int(choice[1:])]
         try:
@@ -137,7 +149,9 @@ class Approvals:
         except RouterError as exc:
             self.store.finish(request_id, "failed", detail=str(exc))
             await self._audit(who, command, [request_id, package.name], "router_down", str(exc), now, channel)
-            await self._edit(chat, f"Gagal membuat akun: {escape(str(exc))}", edit)
+            failed = f"Gagal membuat akun: {escape(str(exc))}"
+            await self._edit(chat, failed, edit)
+            await self._close_prompts(request_id, f"{failed} ({who.key}: {escape(request.name)})", chat, edit)
             return "Gagal." if self.language == "id" else "Failed."
         user = account.user
         self.store.finish(request_id, "approved", username=user, package=package.name)
@@ -146,9 +160,11 @@ class Approvals:
         sent = await self._tell(request, text)
         await self._audit(who, command, [request_id, package.name, user], "ok",
                           None if sent else "credentials not delivered", now, channel)
-        await self._edit(chat, f"Disetujui oleh {who.key}: {escape(request.name)} → "
-                               f"{'PPPoE secret' if account.service == 'pppoe' else 'user'} <code>{escape(user)}"
-                               f"</code> ({escape(package.profile)})" + ("" if sent else " — WhatsApp gagal"), edit)
+        outcome = (f"Disetujui oleh {who.key}: {escape(request.name)} → "
+                   f"{'PPPoE secret' if account.service == 'pppoe' else 'user'} <code>{escape(user)}"
+                   f"</code> ({escape(package.profile)})" + ("" if sent else " — WhatsApp gagal"))
+        await self._edit(chat, outcome, edit)
+        await self._close_prompts(request_id, outcome, chat, edit)
         return "Disetujui." if self.language == "id" else "Approved."
 
     async def reason(self, who: Any, message: dict[str, Any]) -> bool:

@@ -79,6 +79,12 @@ class RelayStore:
                                "created > ?", (str(chat), int(message_id), now - self.keep)).fetchone()
         return (row[0], row[1]) if row else None
 
+    def take_threads_to(self, kind: str, target: str) -> list[tuple[str, int]]:
+        """Every (chat, message id) of ``kind`` pointing at ``target``, deleted in the same statement."""
+        rows = self._db.execute("DELETE FROM relay_threads WHERE kind=? AND target=? RETURNING chat, message_id",
+                                (kind, target)).fetchall()
+        return [(str(chat), int(message_id)) for chat, message_id in rows]
+
     def take_thread(self, chat: int | str, message_id: int, kind: str, *, now: float) -> str | None:
         """The target of a ``kind`` thread, deleted in the same statement (a second reply gets None)."""
         row = self._db.execute("DELETE FROM relay_threads WHERE chat=? AND message_id=? AND kind=? AND created > ? "
