@@ -106,10 +106,14 @@ class SubscriptionPoller:
         self._unsaved: dict[str, Record] = {}  # changed records a DB fault kept from being saved
         self.enforcer = Enforcer(router, config.on_expiry, bot_store=bot_store)
 
-    async def run(self) -> None:
-        while True:
-            await self.check_once()
-            await self._sleep(self.config.check_every)
+    def take_over(self, old: SubscriptionPoller) -> None:
+        """A replacement for the same router (a reload) keeps what ``old`` said this period and
+        what a DB fault kept it from saving: no warning twice, none lost."""
+        self._records, self._unsaved = old._records, old._unsaved
+
+    async def wait_round(self) -> None:
+        """The pause between two rounds (``check_every``, through the injectable sleep)."""
+        await self._sleep(self.config.check_every)
 
     async def check_once(self) -> int:
         """One round: read, evaluate, emit, save. Returns the number of warnings emitted."""

@@ -82,8 +82,7 @@ class SubscriptionPollers:
             old = self.running.pop(name, None)
             if old is not None:
                 await self._stop(old)
-                entry.poller._records = old.poller._records  # the same router: what was said stays said
-                entry.poller._unsaved = old.poller._unsaved
+                entry.poller.take_over(old.poller)  # the same router: what was said stays said
             changes["changed" if old is not None else "added"].append(name)
             self.running[name] = entry
             self.supervisor.spawn(f"subscriptions:{name}", lambda e=entry: self._run(e))
@@ -96,7 +95,7 @@ class SubscriptionPollers:
         while True:
             async with entry.lock:  # a reload waits for the round to finish (and its records saved)
                 await entry.poller.check_once()
-            await entry.poller._sleep(entry.poller.config.check_every)
+            await entry.poller.wait_round()
 
     async def _stop(self, entry: _Running) -> None:
         name = entry.poller.router.name
