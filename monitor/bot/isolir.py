@@ -21,7 +21,6 @@ from .command import UsageError, one
 
 SECRET, PPP_ACTIVE, LIST = "/ppp/secret", "/ppp/active", "/ip/firewall/address-list"
 USER, HOTSPOT_ACTIVE = "/ip/hotspot/user", "/ip/hotspot/active"
-KINDS = ("ppp", "hotspot")
 
 Connect = Callable[[], Awaitable[Any]]  # opens (or returns) a connection as the manage: user
 

@@ -48,10 +48,6 @@ class HostStateStore:
         else:
             self._pending[name] = row
 
-    @property
-    def has_pending(self) -> bool:
-        return bool(self._pending)
-
     def flush(self) -> int:
         """Write the buffered changes (safe to call from a worker thread while ``mark`` runs)."""
         pending, self._pending = self._pending, {}

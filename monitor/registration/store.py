@@ -130,8 +130,3 @@ class RegistrationStore:
                                   (name, phone or "\0"))
         return cursor.rowcount
 
-    def verified(self) -> list[Request]:
-        rows = self._db.execute("SELECT id, created, name, phone, package, message, ip, status, code_expires, "
-                                "attempts FROM registration_requests WHERE status='verified' "
-                                "ORDER BY created").fetchall()
-        return [Request(*row) for row in rows]

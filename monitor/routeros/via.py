@@ -91,10 +91,6 @@ class SizedProbe:
     def __init__(self, pinger: RouterPinger, size: int):
         self.pinger, self.size = pinger, size
 
-    def router_back(self) -> None:
-        """The router watcher saw the router come back: the next check connects at once."""
-        self._gate.reopen()
-
     async def check(self, address: str, *, count: int, timeout: float, interval: float) -> CheckResult:
         return await self.pinger.check(address, count=count, timeout=timeout, interval=interval, size=self.size)
 

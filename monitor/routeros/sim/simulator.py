@@ -93,7 +93,6 @@ class RouterSimulator(SimulatorScripting, extra.ScriptingExtras):
         self.port = port
         self.ssl_context = ssl_context
         self.version = version
-        self.users: dict[str, tuple[str, bool]] = {}  # more API users: name → (password, may write)
         # RouterOS 7.18+ sends !empty for an empty print; older versions only !done
         self.empty_reply = version_tuple(version) >= (7, 18) if empty_reply is None else empty_reply
         self.encoding = encoding
