@@ -46,10 +46,9 @@ class Ctx:
         return await self._open(m.username, m.password.get_secret_value())
 
     async def _open(self, username: str, password: str) -> RouterClient:
-        r = self.router
-        assert r is not None and r.port is not None
-        client = await RouterClient.connect(r.address, r.port, username, password,
-                                            ssl_context=r.ssl_context(), timeout=r.timeout)
+        assert self.router is not None
+        # for_router: the router's TLS, timeout and encoding (a cp1252 router's names stay readable)
+        client = await RouterClient.for_router(self.router, username=username, password=password)
         self._clients.append(client)
         return client
 

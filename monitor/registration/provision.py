@@ -137,9 +137,12 @@ async def _create(client: RouterClient, package: PackageConfig, *, name: str, ph
         else:
             await client.command(f"{profiles}/add", {"name": package.profile, **attrs})
     v7 = False
-    if expiry is not None:
-        resource = await client.print("/system/resource")
-        v7 = str((resource[0] if resource else {}).get("version", "")).startswith("7")
+    if expiry is not None:  # the date format follows the version, which connecting already read
+        version = client.resource_row.get("version")
+        if version is None:  # that read was refused: ask once more, as before
+            resource = await client.print("/system/resource")
+            version = (resource[0] if resource else {}).get("version", "")
+        v7 = str(version).startswith("7")
     comment = " ".join(p for p in (format_expiry(expiry, v7=v7) if expiry else None, f"WA {phone}" if phone else None,
                                    "pantau") if p)
     base = username_base(name)
