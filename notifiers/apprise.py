@@ -24,6 +24,7 @@ from monitor.delivery.peer_http import snippet
 from monitor.delivery.templates.renderer import MessageConfig, TemplateRenderer
 from monitor.errors import NotifyError
 from monitor.events import Event
+from monitor.redaction import scrub
 
 try:  # an optional extra: the type is listed either way, the config says how to install it
     import apprise as apprise_lib
@@ -135,10 +136,8 @@ class AppriseNotifier(BaseNotifier):
         return first.replace("*", "").strip(), rest.strip() or first  # WhatsApp-style *bold* marks
 
     def _scrub(self, text: str) -> str:
-        for url in self.config.urls:
-            value = url.get_secret_value()
-            text = text.replace(value, "***")
-        return text
+        # the shared scrub masks fragments too: Apprise may echo a URL's token or password alone
+        return scrub(text, [url.get_secret_value() for url in self.config.urls])
 
     def _render(self, fn: Any, what: str) -> str:
         try:
