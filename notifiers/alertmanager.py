@@ -26,6 +26,7 @@ from monitor.delivery.alerts import alert_for, fingerprint
 from monitor.delivery.notify import BaseNotifier, NotifierConfig, NotifierContext, post_checked
 from monitor.errors import NotifyError
 from monitor.events import Event
+from monitor.statedb import connect
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS alertmanager_firing (
     notifier TEXT NOT NULL, fingerprint TEXT NOT NULL, alert TEXT NOT NULL,
@@ -46,8 +47,10 @@ class AlertmanagerNotifier(BaseNotifier):
     def __init__(self, config: AlertmanagerConfig, context: NotifierContext):
         super().__init__(config, context)
         state = getattr(context.settings, "state", None)
-        self._db = sqlite3.connect(getattr(state, "path", None) or ":memory:", isolation_level=None,
-                                   check_same_thread=False, timeout=10)
+        path = getattr(state, "path", None)
+        # the state file through statedb.connect: created 0600 if this is the first to open it
+        self._db = connect(path) if path else sqlite3.connect(":memory:", isolation_level=None,
+                                                              check_same_thread=False, timeout=10)
         self._db.execute(_SCHEMA)
         self._lock = asyncio.Lock()  # a re-post never overtakes the resolve of the same alert
         self.last_response: dict[str, Any] | None = None
