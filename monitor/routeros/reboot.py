@@ -65,9 +65,18 @@ class SettleWindow:
     held: dict[str, dict[str, dict[str, Any]]]  # menu path → session key → record, online before the reboot
     returned: int = 0
     sessions_before: int = field(init=False)
+    # menu path → identity → held keys with it, in held's order: after a reboot nearly every session
+    # comes back under a new .id, and a scan of the held sessions for each would be quadratic
+    _by_identity: dict[str, dict[str, list[str]]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.sessions_before = sum(len(v) for v in self.held.values())
+        self._by_identity = {}
+        for path, keys in self.held.items():
+            index: dict[str, list[str]] = {}
+            for key in keys:
+                index.setdefault(identity(key), []).append(key)
+            self._by_identity[path] = index
 
     def is_held(self, path: str, key: str) -> bool:
         return key in self.held.get(path, {})
@@ -79,10 +88,11 @@ class SettleWindow:
 
     def take_returning(self, path: str, key: str) -> str | None:
         """The held key this new session continues (and stop holding it), or None for a new subscriber."""
-        wanted = identity(key)
         held = self.held.get(path, {})
-        for old in held:
-            if identity(old) == wanted:
+        candidates = self._by_identity.get(path, {}).get(identity(key))
+        while candidates:
+            old = candidates.pop(0)
+            if old in held:  # not taken back already (mark_back)
                 del held[old]
                 self.returned += 1
                 return old
