@@ -15,7 +15,8 @@ import pytest
 from monitor.config.model import parse_config
 from monitor.engine import Engine
 from monitor.errors import ConfigError
-from monitor.registration.provision import routeros_duration, username_base
+from monitor.registration.config import PackageConfig
+from monitor.registration.provision import profile_attrs, username_base
 from monitor.subscriptions.mikhmon import find_expiry
 from tests.bot_helpers import MANAGE_PW, READ_PW, make_sim
 from tests.fake_peers import waha_peer
@@ -191,7 +192,10 @@ async def test_approvals_need_a_manage_user_and_the_telegram_bot(tmp_path):
 
 
 def test_helpers():
-    assert routeros_duration(90000) == "1d1h" and routeros_duration(3600) == "1h"
+    def timeout(seconds: float) -> str:  # session-timeout in the form RouterOS takes
+        return profile_attrs(PackageConfig(name="p", profile="p", session_timeout=seconds))["session-timeout"]
+
+    assert timeout(90000) == "1d1h" and timeout(3600) == "1h"
     assert username_base("Budi Santoso") == "budi" and username_base("  ") == "user"
     assert username_base("Ñoño") == "oo"
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ..bot.commands.hotspot_manage import new_code
+from ..config.durations import format_duration
 from ..errors import ConfigError, RouterError
 from ..routeros.client import RouterClient
 from ..routeros.config import RouterConfig
@@ -49,16 +50,6 @@ class Account:
     service: str = "hotspot"  # hotspot (a hotspot user) | pppoe (a PPP secret, service=pppoe)
 
 
-def routeros_duration(seconds: float) -> str:
-    """3600 → ``1h``, 90000 → ``1d1h``: the form RouterOS takes for session-timeout."""
-    left, out = int(seconds), ""
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if left >= size:
-            out += f"{left // size}{unit}"
-            left %= size
-    return out or "0s"
-
-
 def profile_attrs(package: PackageConfig) -> dict[str, str]:
     """The profile's settings the package defines: a hotspot user profile takes ``shared-users``, a
     PPP profile ``only-one`` (one session per secret); both take ``rate-limit`` and ``session-timeout``."""
@@ -71,7 +62,8 @@ def profile_attrs(package: PackageConfig) -> dict[str, str]:
         else:
             attrs["shared-users"] = str(package.shared_users)
     if package.session_timeout is not None:
-        attrs["session-timeout"] = routeros_duration(package.session_timeout)
+        # whole seconds in the form RouterOS takes (3600 → 1h, 90000 → 1d1h)
+        attrs["session-timeout"] = format_duration(int(package.session_timeout))
     return attrs
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from ..delivery.phone import mask_recipient
+from ..delivery.templates.renderer import human_bytes
 from ..errors import RouterError, RouterTrap
 from ..routeros.client import RouterClient
 from ..routeros.config import RouterConfig
@@ -50,13 +51,6 @@ _T = {
 
 def _t(key: str, lang: str, **values: str) -> str:
     return _T[key][0 if lang == "id" else 1].format(**values)
-
-
-def _bytes(n: float) -> str:
-    for unit, size in (("GB", 1024 ** 3), ("MB", 1024 ** 2), ("KB", 1024)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{int(n)} B"
 
 
 def _duration(seconds: float) -> str:
@@ -128,8 +122,8 @@ class SelfService:
             lines.append(_t("online", lang))
         if usage.limit_total:
             used = usage.bytes_in + usage.bytes_out
-            lines.append(_t("data", lang, left=_bytes(max(0, usage.limit_total - used)),
-                            limit=_bytes(usage.limit_total)))
+            lines.append(_t("data", lang, left=human_bytes(max(0, usage.limit_total - used)),
+                            limit=human_bytes(usage.limit_total)))
         if usage.limit_uptime_s:
             lines.append(_t("uptime", lang, left=_duration(usage.limit_uptime_s - usage.uptime_s),
                             limit=_duration(usage.limit_uptime_s)))
